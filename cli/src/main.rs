@@ -1,0 +1,2 @@
+//! `rasp`: check policies and read librasp's events.
+fn main() {}

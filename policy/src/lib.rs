@@ -1,0 +1,28 @@
+//! librasp's decision logic, free of FFI so every rule is testable with plain `cargo test`.
+//!
+//! The agent (`librasp.so`) captures raw request bytes and sink arguments; everything that
+//! decides lives here:
+//!
+//! * [`extract`] turns captured bytes into [`Input`]s (decoded user values with their origin);
+//! * [`detect`] holds one detector per sink family; each tokenizes the sink argument by its own
+//!   grammar and reports a [`Finding`] only when an input changes that structure;
+//! * [`config`] is the operator's TOML policy;
+//! * [`engine`] ties them together: sink + inputs + policy → [`Decision`].
+//!
+//! Invariants: nothing here panics on any input (hostile bytes included), allocates without a
+//! bound, or touches the process environment; the agent relies on that to stay fail-open.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod detect;
+pub mod engine;
+pub mod extract;
+pub mod finding;
+pub mod input;
+pub mod sink;
+
+pub use config::{Mode, Policy};
+pub use engine::{Action, Decision, Engine};
+pub use finding::{Confidence, DetectorKind, Finding};
+pub use input::{Input, InputSet};
+pub use sink::{Sink, SqlDialect};
