@@ -113,7 +113,8 @@ impl Default for CaptureSettings {
 pub struct ExtractionSettings {
     /// At most this many inputs per request. Default 512.
     pub max_inputs: usize,
-    /// JSON nesting deeper than this is not descended into. Default 32.
+    /// JSON nesting deeper than this stops extending origins: deeper values are still extracted
+    /// (so nesting cannot hide a payload) under the deepest tracked ancestor. Default 32.
     pub max_depth: usize,
     /// Total decoded bytes of all inputs. Default 1 MiB.
     pub max_total_bytes: usize,

@@ -1,0 +1,361 @@
+//! A tolerant, iterative JSON scanner that reports every string, number, boolean and object
+//! key of a body, at any depth.
+//!
+//! Why not `serde_json::Value`: it recurses (a hostile `[[[[…` needs a depth pre-check), it
+//! rejects a body cut off by the capture cap or still arriving, and it rejects invalid UTF-8
+//! and lone surrogates that lenient application parsers accept. This scanner never recurses,
+//! keeps what it read before a syntax error or the end of the buffer, and decodes strings
+//! lossily.
+//!
+//! Origins: a value at `{"a":{"b":[x]}}` is `json.a.b[0]`; a top-level scalar is `json`. An
+//! object key is reported with the path of the object that holds it under the `jsonkey`
+//! prefix: the key `b` above is `jsonkey.a`, the key `a` is `jsonkey`.
+//!
+//! Depth: containers nested deeper than `max_depth` add no segment to the origin — their
+//! values are still reported, attributed to the deepest tracked ancestor. Why: nesting must not
+//! hide a payload from detection (the application's parser may well accept it), while origins
+//! stay bounded (`max_depth` segments of at most 64-byte names). Memory is one byte per
+//! nesting level beyond `max_depth`, time is linear in the body.
+//!
+//! Several top-level values in a row (JSON lines) are all scanned.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use super::collect::Collector;
+use super::decode::{MAX_NAME_IN_ORIGIN, truncate_str};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Object,
+    Array,
+}
+
+/// A container whose members get their own origin segment.
+struct Tracked {
+    /// Length of the origin path of the container itself.
+    mark: usize,
+    /// Index of the current element (arrays).
+    index: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Value,
+    FirstKeyOrEnd,
+    Key,
+    Colon,
+    FirstValueOrEnd,
+    CommaOrEnd,
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Scanner<'_> {
+    fn skip_ws(&mut self) {
+        while self
+            .bytes
+            .get(self.pos)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            self.pos += 1;
+        }
+    }
+
+    /// Reads a string starting at the opening quote into `out` (raw UTF-8 bytes, escapes
+    /// decoded). Returns false when the buffer ends first.
+    fn string(&mut self, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        self.pos += 1;
+        loop {
+            let rest = self.bytes.get(self.pos..).unwrap_or(b"");
+            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+                out.extend_from_slice(rest);
+                self.pos = self.bytes.len();
+                return false;
+            };
+            out.extend_from_slice(rest.get(..stop).unwrap_or(b""));
+            self.pos += stop;
+            if self.bytes.get(self.pos) == Some(&b'"') {
+                self.pos += 1;
+                return true;
+            }
+            let Some(&esc) = self.bytes.get(self.pos + 1) else {
+                self.pos = self.bytes.len();
+                return false;
+            };
+            self.pos += 2;
+            let simple = match esc {
+                b'n' => Some(b'\n'),
+                b't' => Some(b'\t'),
+                b'r' => Some(b'\r'),
+                b'b' => Some(0x08),
+                b'f' => Some(0x0c),
+                b'u' => None,
+                other => Some(other),
+            };
+            match simple {
+                Some(b) => out.push(b),
+                None => {
+                    let ch = self.unicode_escape();
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Decodes the `XXXX` after `\u` (and a following low surrogate); malformed or lone
+    /// surrogates become U+FFFD, as lenient parsers do.
+    fn unicode_escape(&mut self) -> char {
+        let Some(hi) = self.hex4() else {
+            return char::REPLACEMENT_CHARACTER;
+        };
+        if (0xD800..0xDC00).contains(&hi) {
+            let next_is_escape = self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u");
+            if next_is_escape {
+                let save = self.pos;
+                self.pos += 2;
+                if let Some(lo) = self.hex4().filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                    let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    return char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+                }
+                self.pos = save;
+            }
+            return char::REPLACEMENT_CHARACTER;
+        }
+        char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER)
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.bytes.get(self.pos..self.pos + 4)?;
+        let mut v = 0u32;
+        for &d in digits {
+            v = (v << 4) | char::from(d).to_digit(16)?;
+        }
+        self.pos += 4;
+        Some(v)
+    }
+
+    /// Reads a bare literal: a number, `true`, `false` or `null`. Returns `None` (consuming
+    /// nothing) for anything else, so trailing garbage after a document is not reported.
+    fn literal(&mut self) -> Option<&[u8]> {
+        let start = self.pos;
+        let mut end = start;
+        while self
+            .bytes
+            .get(end)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            end += 1;
+        }
+        let lit = self.bytes.get(start..end)?;
+        let numeric = lit
+            .first()
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'-');
+        if !numeric && !matches!(lit, b"true" | b"false" | b"null") {
+            return None;
+        }
+        self.pos = end;
+        Some(lit)
+    }
+}
+
+/// Origin paths and the container stack of one scan.
+struct Paths {
+    /// `json` followed by the segments of the current value.
+    path: String,
+    /// Scratch for `jsonkey` origins.
+    key_origin: String,
+    /// Every open container, innermost last (one byte per level).
+    kinds: Vec<Kind>,
+    /// The open containers at depth `1..=max_depth`.
+    tracked: Vec<Tracked>,
+    max_depth: usize,
+}
+
+impl Paths {
+    fn open(&mut self, kind: Kind) {
+        self.kinds.push(kind);
+        if self.kinds.len() <= self.max_depth {
+            self.tracked.push(Tracked {
+                mark: self.path.len(),
+                index: 0,
+            });
+        }
+    }
+
+    fn close(&mut self) {
+        self.kinds.pop();
+        if self.tracked.len() > self.kinds.len() {
+            if let Some(t) = self.tracked.pop() {
+                self.path.truncate(t.mark);
+            }
+        }
+    }
+
+    /// The innermost container, if its members get origin segments.
+    fn current_tracked(&mut self) -> Option<&mut Tracked> {
+        if self.tracked.len() == self.kinds.len() {
+            self.tracked.last_mut()
+        } else {
+            None
+        }
+    }
+
+    fn set_key(&mut self, key: &str) {
+        if let Some(mark) = self.current_tracked().map(|t| t.mark) {
+            self.path.truncate(mark);
+            self.path.push('.');
+            self.path.push_str(truncate_str(key, MAX_NAME_IN_ORIGIN));
+        }
+    }
+
+    fn set_index(&mut self, next: bool) {
+        if let Some(t) = self.current_tracked() {
+            if next {
+                t.index += 1;
+            }
+            let (mark, index) = (t.mark, t.index);
+            self.path.truncate(mark);
+            // Writing to a String cannot fail.
+            let _ = write!(self.path, "[{index}]");
+        }
+    }
+
+    /// `jsonkey` + the path of the innermost object.
+    fn key_origin(&mut self) -> &str {
+        let end = match self.current_tracked() {
+            Some(t) => t.mark,
+            None => self.path.len(),
+        };
+        self.key_origin.clear();
+        self.key_origin.push_str("jsonkey");
+        self.key_origin
+            .push_str(self.path.get("json".len()..end).unwrap_or(""));
+        &self.key_origin
+    }
+}
+
+/// Scans `body` and adds its values and keys to `c`. Returns false when not a single value
+/// could be read (the body is not JSON after all).
+pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool {
+    let mut s = Scanner {
+        bytes: body,
+        pos: 0,
+    };
+    let mut p = Paths {
+        path: String::from("json"),
+        key_origin: String::new(),
+        kinds: Vec::new(),
+        tracked: Vec::new(),
+        max_depth,
+    };
+    let mut text = Vec::new();
+    let mut read_any = false;
+    let mut expect = Expect::Value;
+    loop {
+        s.skip_ws();
+        let Some(&b) = s.bytes.get(s.pos) else {
+            break;
+        };
+        match expect {
+            Expect::Value => match b {
+                b'{' => {
+                    s.pos += 1;
+                    p.open(Kind::Object);
+                    expect = Expect::FirstKeyOrEnd;
+                }
+                b'[' => {
+                    s.pos += 1;
+                    p.open(Kind::Array);
+                    expect = Expect::FirstValueOrEnd;
+                }
+                b'"' => {
+                    let complete = s.string(&mut text);
+                    c.push(&p.path, String::from_utf8_lossy(&text));
+                    read_any = true;
+                    if !complete {
+                        break;
+                    }
+                    expect = Expect::CommaOrEnd;
+                }
+                // `]` right after `,` is a trailing comma.
+                b']' if p.kinds.last() == Some(&Kind::Array) => {
+                    s.pos += 1;
+                    p.close();
+                    expect = Expect::CommaOrEnd;
+                }
+                _ => {
+                    let Some(lit) = s.literal() else {
+                        break;
+                    };
+                    read_any = true;
+                    if lit != b"null" {
+                        c.push(&p.path, String::from_utf8_lossy(lit));
+                    }
+                    expect = Expect::CommaOrEnd;
+                }
+            },
+            Expect::FirstKeyOrEnd | Expect::Key => match b {
+                b'"' => {
+                    let complete = s.string(&mut text);
+                    let key = String::from_utf8_lossy(&text);
+                    let origin = p.key_origin();
+                    c.push(origin, Cow::Borrowed(&key));
+                    p.set_key(&key);
+                    read_any = true;
+                    if !complete {
+                        break;
+                    }
+                    expect = Expect::Colon;
+                }
+                // `}` right after `,` is a trailing comma: lenient parsers accept it.
+                b'}' => {
+                    s.pos += 1;
+                    p.close();
+                    expect = Expect::CommaOrEnd;
+                }
+                _ => break,
+            },
+            Expect::Colon => {
+                if b != b':' {
+                    break;
+                }
+                s.pos += 1;
+                expect = Expect::Value;
+            }
+            Expect::FirstValueOrEnd => {
+                if b == b']' {
+                    s.pos += 1;
+                    p.close();
+                    expect = Expect::CommaOrEnd;
+                } else {
+                    p.set_index(false);
+                    expect = Expect::Value;
+                }
+            }
+            Expect::CommaOrEnd => match (p.kinds.last(), b) {
+                (None, _) => expect = Expect::Value,
+                (Some(Kind::Object), b',') => {
+                    s.pos += 1;
+                    expect = Expect::Key;
+                }
+                (Some(Kind::Array), b',') => {
+                    s.pos += 1;
+                    p.set_index(true);
+                    expect = Expect::Value;
+                }
+                (Some(Kind::Object), b'}') | (Some(Kind::Array), b']') => {
+                    s.pos += 1;
+                    p.close();
+                }
+                _ => break,
+            },
+        }
+    }
+    read_any
+}
