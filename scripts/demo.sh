@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # `make demo`: build librasp, start the example app under it in block mode, send one benign
 # request and the attacks, and show what the app answered and what the agent reported.
-# Needs only a Rust toolchain (its C linker compiles the app); talks to the app with bash's
-# /dev/tcp, so no HTTP client is required.
+# Needs a Rust toolchain (its C linker compiles the app) and SQLite's runtime library, which
+# scripts/install-deps.sh installs when missing; talks to the app with bash's /dev/tcp, so no
+# HTTP client is required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/target/demo
 mkdir -p "$OUT/files"
 
+./scripts/install-deps.sh
 echo "==> building librasp.so and rasp (release)"
 cargo build --release --quiet -p librasp-agent -p rasp
-cc -O1 -pthread -o "$OUT/app" examples/demo-app/app.c
+cc -O1 -pthread -o "$OUT/app" examples/demo-app/app.c -l:libsqlite3.so.0
 echo "Welcome to the notes app." > "$OUT/files/welcome.txt"
 rm -f "$OUT/events.jsonl"
 cat > "$OUT/policy.toml" <<POLICY
@@ -46,6 +48,8 @@ show() {
 show "benign request" "/greet?name=world"
 show "attack: command injection" "/greet?name=world%3B%20cat%20%2Fetc%2Fhostname"
 show "attack: path traversal" "/files?name=..%2F..%2F..%2F..%2Fetc%2Fhostname"
+show "attack: SQL injection" "/search?q=%25%27%20OR%20%271%27%3D%271"
+show "benign search" "/search?q=holiday"
 show "benign file" "/files?name=welcome.txt"
 
 sleep 0.5

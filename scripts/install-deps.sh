@@ -7,6 +7,8 @@ missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
 command -v python3 >/dev/null || missing+=(python3)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+[[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.so.0 || -e /usr/lib/aarch64-linux-gnu/libsqlite3.so.0 ]] || missing+=(libsqlite3-0)
 
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}"

@@ -34,6 +34,10 @@ fn main() {
                 .arg(src);
         } else {
             cmd.arg("-o").arg(format!("{out}/{stem}")).arg(src);
+            if stem == "http_server" {
+                // Only SQLite's runtime library is needed: the victim declares what it uses.
+                cmd.arg("-l:libsqlite3.so.0").arg("-ldl");
+            }
             if stem == "early_ctor" {
                 cmd.arg(format!("-L{out}"))
                     .arg("-learly")

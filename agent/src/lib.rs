@@ -29,6 +29,7 @@ mod guard;
 mod hooks;
 mod lifecycle;
 mod real;
+mod resolve;
 mod settings;
 mod sinks;
 mod sockaddr;

@@ -53,6 +53,19 @@ impl<F: Copy> RealFn<F> {
         Some(unsafe { std::mem::transmute_copy::<usize, F>(&p) })
     }
 
+    /// Like [`get`](Self::get), searching every loaded object on first use (database client
+    /// libraries loaded `RTLD_LOCAL`; see [`crate::resolve`]). `ours` is our hook's address,
+    /// which must never be returned.
+    pub(crate) fn get_or_find(&self, ours: usize) -> Option<F> {
+        self.get()
+            .filter(|_| self.ptr.load(Ordering::Acquire) != ours)
+            .or_else(|| {
+                let p = crate::resolve::find_loaded(self.name, ours)?;
+                self.ptr.store(p, Ordering::Release);
+                self.get()
+            })
+    }
+
     /// Like [`get`](Self::get), resolving on first use. Only for library functions (fopen,
     /// system, getaddrinfo…) that an allocator never calls during its own initialisation.
     #[inline]

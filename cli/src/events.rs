@@ -25,11 +25,15 @@ pub struct Args {
 
 /// Prints the detections of `args.file`.
 pub fn run(args: &Args) -> Result<()> {
-    let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("opening {}", args.file.display()))?;
     let mut reader = BufReader::new(file);
     let colour = std::io::stdout().is_terminal() && !args.json;
     if !args.json {
-        println!("{:<24} {:<7} {:<22} {:<14} {:<16} {}", "TIME", "ACTION", "RULE", "SINK", "SOURCE", "INPUT");
+        println!(
+            "{:<24} {:<7} {:<22} {:<22} {:<16} {}",
+            "TIME", "ACTION", "RULE", "SINK", "SOURCE", "INPUT"
+        );
     }
     let mut line = String::new();
     loop {
@@ -44,7 +48,9 @@ pub fn run(args: &Args) -> Result<()> {
             reader.seek(SeekFrom::Start(pos))?;
             continue;
         }
-        let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
+        let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
         if event["event"]["kind"] != "alert" {
             continue;
         }
@@ -68,9 +74,13 @@ fn row(e: &Value, rule: &str, colour: bool) -> String {
         (true, _) => format!("\x1b[33m{decision:<7}\x1b[0m"),
         _ => format!("{decision:<7}"),
     };
-    let input = format!("{}={:?}", s(&e["librasp"]["input"]["origin"]), s(&e["librasp"]["input"]["value"]));
+    let input = format!(
+        "{}={:?}",
+        s(&e["librasp"]["input"]["origin"]),
+        s(&e["librasp"]["input"]["value"])
+    );
     format!(
-        "{:<24} {action} {:<22} {:<14} {:<16} {input}",
+        "{:<24} {action} {:<22} {:<22} {:<16} {input}",
         s(&e["@timestamp"]),
         rule,
         format!("{}()", s(&e["librasp"]["sink"]["function"])),

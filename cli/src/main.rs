@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use policy::Policy;
 
 #[derive(Parser)]
-#[command(name = "rasp", version, about = "librasp: runtime application self-protection for native Linux processes")]
+#[command(
+    name = "rasp",
+    version,
+    about = "librasp: runtime application self-protection for native Linux processes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,8 +56,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Policy { command: PolicyCommand::Check { file } } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             match Policy::from_toml(&text) {
                 Ok(_) => {
                     println!("{}: ok", file.display());
@@ -66,7 +73,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Policy { command: PolicyCommand::Default } => {
+        Command::Policy {
+            command: PolicyCommand::Default,
+        } => {
             print!("{}", toml::to_string_pretty(&Policy::default())?);
             Ok(ExitCode::SUCCESS)
         }

@@ -3,6 +3,7 @@
  *
  *   GET /greet?name=X     runs  popen("echo Hello, X")           (command injection)
  *   GET /files?name=X     reads fopen("<docroot>/X")              (path traversal)
+ *   GET /search?q=X       SELECT title FROM notes WHERE title LIKE '%X%'   (SQL injection)
  *
  * It makes every classic mistake on purpose; librasp, preloaded into it, is what stops the
  * attacks. Usage: app DOCROOT — prints "PORT <n>" once listening on 127.0.0.1.
@@ -20,6 +21,44 @@
 #include <unistd.h>
 
 static const char *docroot;
+
+/* The SQLite functions used, declared here so only the runtime library is needed. */
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+int sqlite3_open(const char *, sqlite3 **);
+int sqlite3_close(sqlite3 *);
+int sqlite3_exec(sqlite3 *, const char *, void *, void *, char **);
+int sqlite3_prepare_v2(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
+int sqlite3_step(sqlite3_stmt *);
+const unsigned char *sqlite3_column_text(sqlite3_stmt *, int);
+int sqlite3_finalize(sqlite3_stmt *);
+const char *sqlite3_errmsg(sqlite3 *);
+
+/* Runs the search with the query built by string formatting — the classic mistake. */
+static int search(const char *q, char *out, size_t cap) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char sql[4096];
+    out[0] = 0;
+    if (sqlite3_open(":memory:", &db) != 0) return snprintf(out, cap, "error: cannot open db\n"), 500;
+    sqlite3_exec(db, "CREATE TABLE notes(title TEXT, owner TEXT);"
+                     "INSERT INTO notes VALUES('shopping list','alice'),('holiday plans','alice'),"
+                     "('salary review','hr-only');",
+                 NULL, NULL, NULL);
+    snprintf(sql, sizeof sql, "SELECT title FROM notes WHERE owner = 'alice' AND title LIKE '%%%s%%'", q);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != 0) {
+        snprintf(out, cap, "error: %s\n", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return 500;
+    }
+    while (sqlite3_step(st) == 100 /* SQLITE_ROW */) {
+        strncat(out, (const char *)sqlite3_column_text(st, 0), cap - strlen(out) - 2);
+        strcat(out, "\n");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return 200;
+}
 
 static int hex(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -92,6 +131,10 @@ static void *serve(void *arg) {
         out[len] = 0;
         fclose(f);
         reply(fd, 200, out);
+    } else if (strcmp(path, "/search") == 0) {
+        param(query, "q", value, sizeof value);
+        int status = search(value, out, sizeof out);
+        reply(fd, status, out);
     } else {
         reply(fd, 404, "not found\n");
     }

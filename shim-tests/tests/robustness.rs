@@ -10,7 +10,11 @@ use shim::{Sandbox, Server, enc, victim};
 
 /// Runs `cmd` to completion, failing the test if it takes longer than `limit` (a hang).
 fn run_within(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let start = Instant::now();
     loop {
         if child.try_wait().expect("wait").is_some() {
@@ -34,7 +38,11 @@ fn a_library_constructor_doing_io_before_ours_works_unchanged() {
     let out = run_within(sb.command(victim("early_ctor")), Duration::from_secs(30));
     let hostname = std::fs::read_to_string("/etc/hostname").expect("hostname");
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(stdout(&out), hostname, "the early open/read returned the real data");
+    assert_eq!(
+        stdout(&out),
+        hostname,
+        "the early open/read returned the real data"
+    );
 }
 
 #[test]
@@ -50,7 +58,10 @@ fn vfork_posix_spawn_and_the_execl_family_run_their_children() {
     let sb = Sandbox::new("block", "");
     let out = run_within(sb.command(victim("spawners")), Duration::from_secs(30));
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(stdout(&out), "vfork-ok\nspawn-ok\nspawnp-ok\nexeclp-ok\nexecle-ok\n");
+    assert_eq!(
+        stdout(&out),
+        "vfork-ok\nspawn-ok\nspawnp-ok\nexeclp-ok\nexecle-ok\n"
+    );
 }
 
 #[test]
@@ -58,8 +69,15 @@ fn errno_is_exactly_what_libc_leaves_across_every_family() {
     let plain = run_within(Command::new(victim("errno_probe")), Duration::from_secs(30));
     let sb = Sandbox::new("block", "");
     let hooked = run_within(sb.command(victim("errno_probe")), Duration::from_secs(30));
-    assert!(plain.status.success() && hooked.status.success(), "{plain:?} {hooked:?}");
-    assert_eq!(stdout(&hooked), stdout(&plain), "errno differs under the agent");
+    assert!(
+        plain.status.success() && hooked.status.success(),
+        "{plain:?} {hooked:?}"
+    );
+    assert_eq!(
+        stdout(&hooked),
+        stdout(&plain),
+        "errno differs under the agent"
+    );
 }
 
 #[test]
@@ -75,7 +93,10 @@ fn a_program_with_stdio_closed_runs_unchanged() {
     let out = run_within(cmd, Duration::from_secs(30));
     assert!(out.status.success(), "{out:?}");
     let text = std::fs::read_to_string(&report).expect("report written");
-    assert_eq!(text, "fd=0 system=0 piped=piped\n", "the program's own files are intact");
+    assert_eq!(
+        text, "fd=0 system=0 piped=piped\n",
+        "the program's own files are intact"
+    );
 }
 
 #[test]
@@ -91,9 +112,19 @@ fn thirty_two_threads_hitting_sinks_concurrently_get_their_own_verdicts() {
                 for i in 0..6 {
                     let word = format!("w{t}x{i}");
                     let benign = server.get(&format!("/popen?arg={word}"));
-                    assert_eq!(benign.body, format!("hello {word}\n"), "benign request {t}/{i}");
-                    let attack = server.get(&format!("/fopen?arg={}", enc("../../../../../etc/hostname")));
-                    assert!(attack.body.contains("errno=13"), "attack {t}/{i}: {attack:?}");
+                    assert_eq!(
+                        benign.body,
+                        format!("hello {word}\n"),
+                        "benign request {t}/{i}"
+                    );
+                    let attack = server.get(&format!(
+                        "/fopen?arg={}",
+                        enc("../../../../../etc/hostname")
+                    ));
+                    assert!(
+                        attack.body.contains("errno=13"),
+                        "attack {t}/{i}: {attack:?}"
+                    );
                 }
             })
         })
@@ -104,7 +135,9 @@ fn thirty_two_threads_hitting_sinks_concurrently_get_their_own_verdicts() {
     let blocks = sb.detections().len();
     assert!(blocks >= 1, "the attacks were reported");
     assert!(
-        sb.detections().iter().all(|e| e["librasp"]["sink"]["function"] == "fopen"),
+        sb.detections()
+            .iter()
+            .all(|e| e["librasp"]["sink"]["function"] == "fopen"),
         "no benign popen was flagged"
     );
 }

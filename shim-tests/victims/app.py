@@ -2,18 +2,32 @@
 
 Same endpoints as http_server.c, built on the standard library's ThreadingHTTPServer, so the
 agent is exercised through CPython's own paths: os.system, os.popen, subprocess (vfork + exec),
-open(), socket.create_connection (getaddrinfo + connect). Prints "PORT <n>" once listening.
+open(), socket.create_connection (getaddrinfo + connect), and the sqlite3 module (whose
+libsqlite3 is loaded RTLD_LOCAL). /sqlite builds its query by string formatting;
+/sqlite_param binds the same value as a parameter. Prints "PORT <n>" once listening.
 Usage: app.py DOCROOT
 """
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 DOCROOT = sys.argv[1]
+NOTES_DB = os.path.join(os.path.dirname(DOCROOT), "notes.db")
+
+
+def setup_db():
+    with sqlite3.connect(NOTES_DB) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS notes (title TEXT, body TEXT)")
+        con.execute("DELETE FROM notes")
+        con.executemany(
+            "INSERT INTO notes VALUES (?, ?)",
+            [("welcome", "hello notes"), ("secret", "top secret")],
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -50,6 +64,13 @@ class Handler(BaseHTTPRequestHandler):
             elif url.path in ("/fopen", "/open"):
                 with open(os.path.join(DOCROOT, arg)) as f:
                     self.reply(200, f.read())
+            elif url.path in ("/sqlite", "/sqlite_param"):
+                with sqlite3.connect(NOTES_DB) as con:
+                    if url.path == "/sqlite":
+                        rows = con.execute(f"SELECT body FROM notes WHERE title = '{arg}'")
+                    else:
+                        rows = con.execute("SELECT body FROM notes WHERE title = ?", (arg,))
+                    self.reply(200, "".join(r[0] + "\n" for r in rows))
             elif url.path == "/connect":
                 port = int(query.get("port", ["80"])[0])
                 with socket.create_connection((arg, port), timeout=2):
@@ -58,9 +79,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.reply(404, "not found\n")
         except OSError as e:
             self.reply(500, f"{url.path} failed: {e.strerror} errno={e.errno}\n")
+        except sqlite3.Error as e:
+            self.reply(500, f"{url.path} failed: {type(e).__name__}: {e}\n")
 
 
 def main():
+    setup_db()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -11,6 +11,7 @@
  *   GET /open?arg=X     open(DOCROOT "/" X) and return its contents
  *   GET /connect?arg=H&port=P   getaddrinfo(H) + connect to port P
  *   GET /dlopen?arg=X   dlopen(DOCROOT "/" X)
+ *   GET /sqlite?arg=X   SELECT body FROM notes WHERE title = 'X'   (sqlite3_prepare_v2)
  *   GET /health         200 ok
  *
  * Every response body ends with "errno=N" when the sink failed, so tests see what the
@@ -35,6 +36,46 @@
 
 extern char **environ;
 static const char *docroot;
+
+static void respond(int fd, int status, const char *body);
+
+/* The few SQLite functions used, declared here so only the runtime library is needed. */
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+int sqlite3_open(const char *, sqlite3 **);
+int sqlite3_close(sqlite3 *);
+int sqlite3_exec(sqlite3 *, const char *, void *, void *, char **);
+int sqlite3_prepare_v2(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
+int sqlite3_step(sqlite3_stmt *);
+const unsigned char *sqlite3_column_text(sqlite3_stmt *, int);
+int sqlite3_finalize(sqlite3_stmt *);
+const char *sqlite3_errmsg(sqlite3 *);
+#define SQLITE_ROW 100
+
+static void query_notes(int fd, const char *title) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char sql[4096], out[8192] = "";
+    if (sqlite3_open(":memory:", &db) != 0) { respond(fd, 500, "open failed\n"); return; }
+    sqlite3_exec(db, "CREATE TABLE notes(title TEXT, body TEXT);"
+                     "INSERT INTO notes VALUES('welcome','hello notes'),('secret','top secret');",
+                 NULL, NULL, NULL);
+    snprintf(sql, sizeof sql, "SELECT body FROM notes WHERE title = '%s'", title);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != 0) {
+        snprintf(out, sizeof out, "sqlite failed: rc=%d %s\n", rc, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        respond(fd, 500, out);
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        strncat(out, (const char *)sqlite3_column_text(st, 0), sizeof out - strlen(out) - 2);
+        strcat(out, "\n");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    respond(fd, 200, out);
+}
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -172,6 +213,8 @@ static void handle(int fd, const char *path, const char *query) {
         close(s);
         if (rc != 0) { fail(fd, "connect", err); return; }
         respond(fd, 200, "connected\n");
+    } else if (strcmp(path, "/sqlite") == 0) {
+        query_notes(fd, arg);
     } else if (strcmp(path, "/dlopen") == 0) {
         char file[4096];
         snprintf(file, sizeof file, "%s/%s", docroot, arg);

@@ -2,6 +2,7 @@
 //! state check → reentrancy guard → `catch_unwind(logic)` → apply the verdict → real call.
 //! The logic lives in [`crate::sinks`], [`crate::capture`] and the policy crate.
 
+pub(crate) mod db;
 pub(crate) mod dl;
 pub(crate) mod exec;
 pub(crate) mod fs;
@@ -48,6 +49,7 @@ pub(crate) fn resolve_all() -> usize {
         + fs::resolve_all()
         + net::resolve_all()
         + dl::resolve_all()
+        + db::resolve_all()
 }
 
 /// A C string as UTF-8 (lossy); `None` for a null pointer.
