@@ -7,6 +7,7 @@ missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
 command -v python3 >/dev/null || missing+=(python3)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 [[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.so.0 || -e /usr/lib/aarch64-linux-gnu/libsqlite3.so.0 ]] || missing+=(libsqlite3-0)
 

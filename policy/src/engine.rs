@@ -188,11 +188,11 @@ impl Engine {
                 }
             }
             Sink::Open { path: p, .. } if d.path.enabled => {
-                let c = candidates(p);
+                let c = with_bare_dotdot(candidates(p), req, p);
                 out.extend(path::check(p, &refs(&c), &d.path));
             }
             Sink::Dlopen { path: p } if d.dlopen.enabled => {
-                let c = candidates(p);
+                let c = with_bare_dotdot(candidates(p), req, p);
                 out.extend(path::check(p, &refs(&c), &d.dlopen).map(|mut f| {
                     f.detector = DetectorKind::Dlopen;
                     f
@@ -261,6 +261,19 @@ impl Engine {
             action
         })
     }
+}
+
+/// Adds inputs that are exactly `..`: shorter than any sensible minimum length, yet a whole
+/// traversal when the application uses the value as a directory (`base/<dir>/file`).
+fn with_bare_dotdot(mut c: Vec<Input>, req: &RequestContext, path: &str) -> Vec<Input> {
+    if path.contains("..") {
+        for input in req.inputs.inputs().iter().filter(|i| i.value == "..") {
+            if !c.contains(input) {
+                c.push(input.clone());
+            }
+        }
+    }
+    c
 }
 
 fn refs(inputs: &[Input]) -> Vec<&Input> {
