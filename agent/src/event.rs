@@ -45,11 +45,12 @@ pub(crate) fn detection(
         "decision": decision.action.as_str(),
         "policy": { "version": loaded.version },
     });
-    if let Some(input) = &finding.input {
-        lib["input"] = json!({ "origin": input.origin, "value": cap(&input.value) });
-    }
-    if let Some((start, end)) = finding.span {
-        lib["input"]["span"] = json!([start, end]);
+    if let (Some(input), Some(obj)) = (&finding.input, lib.as_object_mut()) {
+        let span = finding.span.map(|(start, end)| json!([start, end]));
+        obj.insert(
+            "input".into(),
+            json!({ "origin": input.origin, "value": cap(&input.value), "span": span }),
+        );
     }
     let obj = ev.as_object_mut();
     if let Some(obj) = obj {
@@ -101,11 +102,8 @@ pub(crate) fn detection(
                     "http".into(),
                     json!({ "request": { "method": http.method } }),
                 );
-                let mut url = json!({ "path": http.path });
-                if let Some(q) = &http.query {
-                    url["query"] = json!(cap(q));
-                }
-                obj.insert("url".into(), url);
+                let query = http.query.as_deref().map(cap);
+                obj.insert("url".into(), json!({ "path": http.path, "query": query }));
             }
         }
         match *sink {
@@ -113,11 +111,10 @@ pub(crate) fn detection(
                 obj.insert("file".into(), json!({ "path": cap(path) }));
             }
             Sink::Connect { addr, port, host } => {
-                let mut d = json!({ "ip": addr.to_string(), "port": port });
-                if let Some(h) = host {
-                    d["domain"] = json!(h);
-                }
-                obj.insert("destination".into(), d);
+                obj.insert(
+                    "destination".into(),
+                    json!({ "ip": addr.to_string(), "port": port, "domain": host }),
+                );
             }
             _ => {}
         }

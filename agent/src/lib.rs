@@ -135,7 +135,7 @@ unsafe fn initialise(argc: c_int, argv: *const *const c_char, envp: *const *cons
         hostname: hostname(),
     });
     let loaded = match settings::read_policy(&policy_path) {
-        PolicySource::File(p, version) => settings::compile(p, version, mode_override),
+        PolicySource::File(p, version) => settings::compile(*p, version, mode_override),
         PolicySource::Defaults => {
             settings::compile(policy::Policy::default(), "default".into(), mode_override)
         }

@@ -132,7 +132,7 @@ pub(crate) fn parse_mode(text: &str) -> Option<Mode> {
 /// Outcome of reading the policy file.
 pub(crate) enum PolicySource {
     /// The file exists and parsed.
-    File(Policy, String),
+    File(Box<Policy>, String),
     /// No file: built-in defaults.
     Defaults,
     /// The file exists but is invalid; defaults are used and the message says why.
@@ -143,7 +143,7 @@ pub(crate) enum PolicySource {
 pub(crate) fn read_policy(path: &std::path::Path) -> PolicySource {
     match std::fs::read_to_string(path) {
         Ok(text) => match Policy::from_toml(&text) {
-            Ok(p) => PolicySource::File(p, version_of(&text)),
+            Ok(p) => PolicySource::File(Box::new(p), version_of(&text)),
             Err(e) => {
                 let at = e
                     .location

@@ -30,10 +30,11 @@ pub fn run(args: &Args) -> Result<()> {
     let mut reader = BufReader::new(file);
     let colour = std::io::stdout().is_terminal() && !args.json;
     if !args.json {
-        println!(
-            "{:<24} {:<7} {:<22} {:<22} {:<16} {}",
-            "TIME", "ACTION", "RULE", "SINK", "SOURCE", "INPUT"
+        let header = format!(
+            "{:<24} {:<7} {:<22} {:<22} {:<16} INPUT",
+            "TIME", "ACTION", "RULE", "SINK", "SOURCE"
         );
+        println!("{header}");
     }
     let mut line = String::new();
     loop {

@@ -106,16 +106,23 @@ pub(crate) unsafe extern "C" fn on_open(
     if unsafe { open_refused(function, path, flags_write(flags)) } {
         return refuse(-1);
     }
-    // SAFETY (all arms): forwarding the application's arguments to the real function.
     let fd = match which {
-        0 => REAL_OPEN.get().map(|f| unsafe { f(path, flags, mode) }),
-        1 => REAL_OPEN64.get().map(|f| unsafe { f(path, flags, mode) }),
-        2 => REAL_OPENAT
-            .get()
-            .map(|f| unsafe { f(dirfd, path, flags, mode) }),
-        _ => REAL_OPENAT64
-            .get()
-            .map(|f| unsafe { f(dirfd, path, flags, mode) }),
+        0 => REAL_OPEN.get().map(|f| {
+            // SAFETY: forwarding the application's arguments to the real function.
+            unsafe { f(path, flags, mode) }
+        }),
+        1 => REAL_OPEN64.get().map(|f| {
+            // SAFETY: as above.
+            unsafe { f(path, flags, mode) }
+        }),
+        2 => REAL_OPENAT.get().map(|f| {
+            // SAFETY: as above.
+            unsafe { f(dirfd, path, flags, mode) }
+        }),
+        _ => REAL_OPENAT64.get().map(|f| {
+            // SAFETY: as above.
+            unsafe { f(dirfd, path, flags, mode) }
+        }),
     };
     opened(fd.unwrap_or_else(|| raw_openat(dirfd, path, flags | libc::O_LARGEFILE, mode)))
 }
