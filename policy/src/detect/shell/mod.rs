@@ -14,7 +14,7 @@
 //! | `shell.redirection` | contains `>` `>>` `<` `2>&1` `<<`… | High |
 //! | `shell.command-word` | forms a command word with `/`, quotes, globs, `$`, braces; or the whole word | High; Medium for a plain whole word |
 //! | `shell.argument-injection` | starts an argument that is an option (`-x`, `--x=…`) before `--` | High with a value or path or as an extra word, else Medium |
-//! | `shell.multi-token` | contains a blank that splits words | Medium |
+//! | `shell.multi-token` | contains a blank that splits words — never reported alone (extra plain arguments are data), but it makes a command word or option it comes with High | – |
 //! | `shell.assignment` | writes `NAME=` before the command | High |
 //! | `shell.expansion` | contains `$NAME`, `${…}`, `$((…))`; `$IFS` | Medium; High for `$IFS` |
 //! | `shell.comment` | starts a `#` comment | Medium |
@@ -300,7 +300,10 @@ impl<'a> Index<'a> {
         let mut occurrences = Vec::new();
         for s in memmem::find_iter(self.src.as_bytes(), value.as_bytes()).take(MAX_OCCURRENCES) {
             occurrences.push(s);
-            let evidence = self.evaluate(s, s + value.len());
+            let mut evidence = self.evaluate(s, s + value.len());
+            // Word splitting alone only adds plain arguments (`hello Zoe Smith`): data, not
+            // structure. It still raises a command word or option it comes with (`evaluate`).
+            evidence.retain(|e| e.rule != Rule::MultiToken);
             if evidence.is_empty() {
                 clean_occurrence = true;
                 continue;
@@ -718,7 +721,10 @@ mod tests {
         flagged("echo x > /tmp/x", "x > /tmp/x", "shell.redirection", HIGH);
         flagged("cat a 2>&1", "a 2>&1", "shell.redirection", HIGH);
         flagged("grep x # --count f", "x #", "shell.comment", MEDIUM);
-        flagged("grep x f --count", "x f", "shell.multi-token", MEDIUM);
+        assert!(
+            run("echo hello Zoe Smith", "Zoe Smith").is_none(),
+            "plain words splitting into arguments are data"
+        );
     }
 
     #[test]
