@@ -56,15 +56,22 @@ pub(crate) enum Delivery {
 
 /// Checks one sink call against the policy and reports any finding.
 pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {
-    let Some(loaded) = settings::loaded() else {
-        return Verdict::Allow;
-    };
+    match check_detailed(sink, delivery) {
+        Some(_) => Verdict::Block,
+        None => Verdict::Allow,
+    }
+}
+
+/// Like [`check`]; when the call must be refused, returns the id of the deciding rule (the
+/// database hooks put it in the error the application sees).
+pub(crate) fn check_detailed(sink: &Sink<'_>, delivery: Delivery) -> Option<String> {
+    let loaded = settings::loaded()?;
     stats::SINK_CHECKS.bump();
     let requests = capture::correlated(&loaded.engine);
     let contexts: Vec<&RequestContext> = requests.iter().map(|r| &*r.ctx).collect();
     let decision = loaded.engine.decide(sink, &contexts);
     if decision.action == Action::Allow {
-        return Verdict::Allow;
+        return None;
     }
     stats::DETECTIONS.bump();
     if !is_repeat(sink, &decision) {
@@ -77,8 +84,8 @@ pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {
     }
     if decision.action == Action::Block {
         stats::BLOCKS.bump();
-        Verdict::Block
+        decision.findings.first().map(|f| f.rule_id.to_string())
     } else {
-        Verdict::Allow
+        None
     }
 }

@@ -1,8 +1,4 @@
-//! Database sinks in client libraries: SQLite's prepare family and `sqlite3_exec`.
-//!
-//! The real functions are found in whichever loaded object defines them
-//! ([`RealFn::get_or_find`]); CPython loads libsqlite3 `RTLD_LOCAL`, out of `RTLD_NEXT`'s reach.
-//! If none can be found the hook returns `SQLITE_ERROR` rather than crash.
+//! SQLite: the prepare family and `sqlite3_exec`.
 //!
 //! Blocking lets SQLite refuse the statement itself: a deny-all authorizer is installed for
 //! the one real call, so the call fails with `SQLITE_AUTH` and SQLite's own error state reads
@@ -15,12 +11,10 @@ use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::sync::Mutex;
 
-use policy::{Sink, SqlDialect};
+use policy::SqlDialect;
 
-use super::run;
-use crate::guard::Guard;
-use crate::real::{RealFn, reals};
-use crate::sinks::{self, Delivery, Verdict};
+use super::{real, sql_refused};
+use crate::real::reals;
 
 /// `sqlite3*` and `sqlite3_stmt*` are opaque.
 type Db = *mut c_void;
@@ -67,35 +61,10 @@ reals! {
 /// The application's authorizer per connection (callback, user data), as addresses.
 static AUTHORIZERS: Mutex<Option<HashMap<usize, (usize, usize)>>> = Mutex::new(None);
 
-/// The real function, searched for in every loaded object on first use.
-fn real<F: Copy>(f: &RealFn<F>, ours: usize) -> Option<F> {
-    let _guard = Guard::enter();
-    f.get_or_find(ours)
-}
-
-/// SQL text from a UTF-8 buffer: `len < 0` means NUL-terminated; otherwise at most `len`
-/// bytes, stopping at a NUL.
-///
-/// # Safety
-/// `sql` must be null or valid for the length SQLite itself would read.
-unsafe fn utf8_text(sql: *const c_char, len: c_int) -> Option<String> {
-    if sql.is_null() {
-        return None;
-    }
-    let bytes = match usize::try_from(len) {
-        // SAFETY: the caller passed `len` readable bytes.
-        Ok(n) => unsafe { std::slice::from_raw_parts(sql.cast::<u8>(), n) },
-        // SAFETY: NUL-terminated per SQLite's contract for a negative length.
-        Err(_) => unsafe { std::ffi::CStr::from_ptr(sql) }.to_bytes(),
-    };
-    let end = memchr_nul(bytes);
-    Some(String::from_utf8_lossy(bytes.get(..end).unwrap_or(bytes)).into_owned())
-}
-
 /// SQL text from a UTF-16 (native order) buffer; `len` is in bytes.
 ///
 /// # Safety
-/// As [`utf8_text`], for 16-bit units.
+/// As [`super::utf8_text`], for 16-bit units.
 unsafe fn utf16_text(sql: *const c_void, len: c_int) -> Option<String> {
     if sql.is_null() {
         return None;
@@ -118,21 +87,9 @@ unsafe fn utf16_text(sql: *const c_void, len: c_int) -> Option<String> {
     Some(String::from_utf16_lossy(s.get(..end).unwrap_or(s)))
 }
 
-fn memchr_nul(b: &[u8]) -> usize {
-    b.iter().position(|&c| c == 0).unwrap_or(b.len())
-}
-
-/// Checks SQL text; true when it must be refused.
+/// Checks SQLite SQL text; true when it must be refused.
 fn refused(function: &'static str, text: Option<String>) -> bool {
-    run(|| {
-        let Some(query) = text else { return false };
-        let sink = Sink::Sql {
-            function,
-            dialect: SqlDialect::Sqlite,
-            query: &query,
-        };
-        sinks::check(&sink, Delivery::Queued) == Verdict::Block
-    }) == Some(true)
+    sql_refused(function, SqlDialect::Sqlite, text).is_some()
 }
 
 /// The deny-all authorizer installed for the duration of a refused call.
@@ -225,7 +182,7 @@ macro_rules! prepare_hook {
             // SAFETY: forwarding the caller's arguments to the real function.
             let call = || unsafe { f(db, sql, len, stmt, tail) };
             // SAFETY: `sql`/`len` follow SQLite's contract.
-            if refused(stringify!($name), unsafe { utf8_text(sql, len) }) {
+            if refused(stringify!($name), unsafe { super::utf8_text(sql, len as isize) }) {
                 return with_everything_denied(db, call);
             }
             call()
@@ -255,7 +212,7 @@ pub unsafe extern "C" fn sqlite3_prepare_v3(
     // SAFETY: forwarding the caller's arguments to the real function.
     let call = || unsafe { f(db, sql, len, flags, stmt, tail) };
     // SAFETY: `sql`/`len` follow SQLite's contract.
-    if refused("sqlite3_prepare_v3", unsafe { utf8_text(sql, len) }) {
+    if refused("sqlite3_prepare_v3", unsafe { super::utf8_text(sql, len as isize) }) {
         return with_everything_denied(db, call);
     }
     call()
@@ -331,7 +288,7 @@ pub unsafe extern "C" fn sqlite3_exec(
     // SAFETY: forwarding the caller's arguments to the real function.
     let call = || unsafe { f(db, sql, cb, arg, errmsg) };
     // SAFETY: `sql` is NUL-terminated per SQLite's contract.
-    if refused("sqlite3_exec", unsafe { utf8_text(sql, -1) }) {
+    if refused("sqlite3_exec", unsafe { super::utf8_text(sql, -1) }) {
         return with_everything_denied(db, call);
     }
     call()
