@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the shim tests run, from Debian packages, only when missing: a C compiler for
-# the victim programs and Python 3 for the Python victim app. Idempotent; quiet when all present.
+# Installs what the tests run, only when missing: Debian packages (a C compiler for the victim
+# programs, Python 3, SQLite, the tools for network namespaces, headers to build the mysqlclient
+# driver) and a project-local virtual environment (.venv) with the database drivers listed in
+# shim-tests/requirements.txt. Idempotent and quiet when everything is present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
-command -v cc >/dev/null || missing+=(gcc libc6-dev)
-command -v python3 >/dev/null || missing+=(python3)
-command -v unshare >/dev/null || missing+=(util-linux)
-command -v ip >/dev/null || missing+=(iproute2)
-command -v sqlite3 >/dev/null || missing+=(sqlite3)
-[[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.so.0 || -e /usr/lib/aarch64-linux-gnu/libsqlite3.so.0 ]] || missing+=(libsqlite3-0)
+need() { command -v "$1" >/dev/null || missing+=("$2"); }
+need cc gcc
+need python3 python3
+need sqlite3 sqlite3
+need unshare util-linux
+need ip iproute2
+need pkg-config pkg-config
+[[ -e /usr/include/mariadb/mysql.h ]] || missing+=(libmariadb-dev)
+ldconfig -p | grep -q 'libsqlite3.so.0 ' || missing+=(libsqlite3-0)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}"
@@ -18,5 +25,14 @@ if ((${#missing[@]})); then
         exit 1
     fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The Python database drivers, pinned; reinstalled only when the requirements change.
+stamp=.venv/.requirements
+if [[ ! -x .venv/bin/python ]] || ! cmp -s shim-tests/requirements.txt "$stamp"; then
+    echo "install-deps: preparing .venv (shim-tests/requirements.txt)"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r shim-tests/requirements.txt
+    cp shim-tests/requirements.txt "$stamp"
 fi

@@ -56,6 +56,22 @@ pub fn python() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// The Python of the project's virtual environment (`.venv`, made by `make deps`), which holds
+/// the database drivers in `shim-tests/requirements.txt`.
+pub fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(p.exists(), "{} is missing: run `make deps`", p.display());
+    p
+}
+
+/// Panics with a clear message unless a server accepts TCP connections on 127.0.0.1:`port`.
+/// `.ci/run` starts PostgreSQL and MariaDB; a test never passes silently without its server.
+pub fn require_server(name: &str, port: u16) {
+    if TcpStream::connect(("127.0.0.1", port)).is_err() {
+        panic!("{name} is not reachable on 127.0.0.1:{port}: run `make services` (scripts/start-services.sh)");
+    }
+}
+
 /// A private directory with a policy file, an event log and a document root.
 pub struct Sandbox {
     /// The sandbox root (removed on drop).
