@@ -15,7 +15,7 @@ need unshare util-linux
 need ip iproute2
 need pkg-config pkg-config
 [[ -e /usr/include/mariadb/mysql.h ]] || missing+=(libmariadb-dev)
-ldconfig -p | grep -q 'libsqlite3.so.0 ' || missing+=(libsqlite3-0)
+ldconfig -p | grep 'libsqlite3.so.0 ' >/dev/null || missing+=(libsqlite3-0)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if ((${#missing[@]})); then

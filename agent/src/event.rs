@@ -151,6 +151,41 @@ pub(crate) fn agent_start(loaded: &Loaded, policy_note: &str) -> String {
     ev.to_string()
 }
 
+/// `policy_loaded`: a new policy took effect (hot reload).
+pub(crate) fn policy_loaded(loaded: &Loaded) -> String {
+    policy_event(
+        loaded,
+        "policy_loaded",
+        "info",
+        &format!("policy {} loaded", loaded.version),
+    )
+}
+
+/// `policy_error`: a policy file was rejected; the message names file:line:col and why.
+pub(crate) fn policy_error(loaded: &Loaded, message: &str) -> String {
+    policy_event(loaded, "policy_error", "error", message)
+}
+
+fn policy_event(loaded: &Loaded, action: &str, kind: &str, message: &str) -> String {
+    let mut ev = base("event", "librasp.agent");
+    let policy_path = settings::info().map(|i| i.policy_path.display().to_string());
+    if let Some(obj) = ev.as_object_mut() {
+        obj.insert("message".into(), json!(message));
+        obj.insert("event".into(), json!({
+            "kind": "event", "category": ["configuration"], "type": [if kind == "error" { "error" } else { "change" }],
+            "action": action, "module": "librasp", "dataset": "librasp.agent",
+        }));
+        obj.insert(
+            "librasp".into(),
+            json!({
+                "mode": loaded.engine.policy().mode.as_str(),
+                "policy": { "path": policy_path, "version": loaded.version },
+            }),
+        );
+    }
+    ev.to_string()
+}
+
 /// Fields every event carries: time, process, host, agent.
 fn base(kind: &str, dataset: &str) -> Value {
     let info = settings::info();

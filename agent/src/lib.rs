@@ -29,6 +29,7 @@ mod guard;
 mod hooks;
 mod lifecycle;
 mod real;
+mod reload;
 mod resolve;
 mod settings;
 mod sinks;
@@ -41,7 +42,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use guard::Guard;
-use settings::{AgentInfo, EnvSnapshot, PolicySource};
+use settings::{AgentInfo, EnvSnapshot};
 
 type OpenHook = unsafe extern "C" fn(c_int, c_int, *const c_char, c_int, c_uint) -> c_int;
 type ExeclHook =
@@ -71,11 +72,11 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
     let Some(_guard) = Guard::enter() else { return };
     let saved = errno::Saved::now();
     // SAFETY: the loader passes the process's real argv/envp arrays.
-    let ok = std::panic::catch_unwind(|| unsafe { initialise(argc, argv, envp) });
-    let active = ok.unwrap_or(false);
-    lifecycle::finish_init(active);
-    if active {
-        announce();
+    let outcome = std::panic::catch_unwind(|| unsafe { initialise(argc, argv, envp) });
+    let status = outcome.ok().flatten();
+    lifecycle::finish_init(status.is_some());
+    if let Some(status) = status {
+        announce(status);
     }
     drop(saved);
 }
@@ -84,7 +85,11 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
 ///
 /// # Safety
 /// `argv`/`envp` must be the arrays the loader passed to the constructor.
-unsafe fn initialise(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> bool {
+unsafe fn initialise(
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Option<Result<&'static str, String>> {
     std::panic::set_hook(Box::new(|info| {
         diag::say(&format!("internal panic (failing open): {info}"))
     }));
@@ -110,7 +115,7 @@ unsafe fn initialise(argc: c_int, argv: *const *const c_char, envp: *const *cons
     }
     if env.disabled {
         diag::say("disabled by RASP_DISABLE");
-        return false;
+        return None;
     }
     let mode_override = env.mode.as_deref().and_then(|m| {
         let mode = settings::parse_mode(m);
@@ -127,6 +132,7 @@ unsafe fn initialise(argc: c_int, argv: *const *const c_char, envp: *const *cons
     );
     settings::set_info(AgentInfo {
         policy_path: policy_path.clone(),
+        mode_override,
         executable: std::fs::read_link("/proc/self/exe")
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -134,33 +140,32 @@ unsafe fn initialise(argc: c_int, argv: *const *const c_char, envp: *const *cons
         command_line: unsafe { command_line(argc, argv) },
         hostname: hostname(),
     });
-    let loaded = match settings::read_policy(&policy_path) {
-        PolicySource::File(p, version) => settings::compile(*p, version, mode_override),
-        PolicySource::Defaults => {
-            settings::compile(policy::Policy::default(), "default".into(), mode_override)
-        }
-        PolicySource::Invalid(why) => {
-            diag::warn(&format!("invalid policy, using built-in defaults: {why}"));
-            settings::compile(policy::Policy::default(), "default".into(), mode_override)
-        }
-    };
+    let (loaded, status) = reload::load_initial(&policy_path);
+    if let Err(why) = &status {
+        diag::warn(&format!(
+            "policy not used, running on built-in defaults: {why}"
+        ));
+    }
     settings::install(loaded);
     // SAFETY: registering a plain extern "C" function.
     unsafe { libc::atexit(at_exit) };
-    true
+    Some(status)
 }
 
-/// Writes the `agent_start` event (synchronously: no thread is started for it).
-fn announce() {
+/// Writes the `agent_start` event, and a `policy_error` when the policy file was not used
+/// (synchronously: no thread is started for them).
+fn announce(status: Result<&'static str, String>) {
     let Some(loaded) = settings::loaded() else {
         return;
     };
-    let note = if settings::info().is_some_and(|i| i.policy_path.exists()) {
-        "policy file"
-    } else {
-        "built-in defaults"
+    let note = match &status {
+        Ok(note) => note,
+        Err(_) => "built-in defaults (policy file rejected)",
     };
     telemetry::emit_lifecycle(&event::agent_start(loaded, note));
+    if let Err(why) = status {
+        telemetry::emit_lifecycle(&event::policy_error(loaded, &why));
+    }
 }
 
 /// At exit, give queued events a bounded time to reach the log; never hang exit.

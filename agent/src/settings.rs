@@ -76,6 +76,8 @@ impl EnvSnapshot {
 pub(crate) struct AgentInfo {
     /// Policy file path.
     pub(crate) policy_path: PathBuf,
+    /// `RASP_MODE`, applied over every policy loaded.
+    pub(crate) mode_override: Option<Mode>,
     /// `/proc/self/exe`.
     pub(crate) executable: String,
     /// The command line, space-joined.
@@ -158,14 +160,19 @@ pub(crate) fn read_policy(path: &std::path::Path) -> PolicySource {
 }
 
 /// Compiles a policy, applying the `RASP_MODE` override.
-pub(crate) fn compile(mut policy: Policy, version: String, mode_override: Option<Mode>) -> Loaded {
-    if let Some(mode) = mode_override {
+pub(crate) fn compile(mut policy: Policy, version: String) -> Loaded {
+    if let Some(mode) = info().and_then(|i| i.mode_override) {
         policy.mode = mode;
     }
     Loaded {
         engine: Engine::new(policy),
         version,
     }
+}
+
+/// The built-in defaults, compiled.
+pub(crate) fn defaults() -> Loaded {
+    compile(Policy::default(), "default".into())
 }
 
 /// FNV-1a of the policy text, as 16 hex digits: stable across processes and runs.

@@ -65,6 +65,7 @@ pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {
 /// Like [`check`]; when the call must be refused, returns the id of the deciding rule (the
 /// database hooks put it in the error the application sees).
 pub(crate) fn check_detailed(sink: &Sink<'_>, delivery: Delivery) -> Option<String> {
+    crate::reload::maybe_reload();
     let loaded = settings::loaded()?;
     stats::SINK_CHECKS.bump();
     let requests = capture::correlated(&loaded.engine);

@@ -68,7 +68,9 @@ pub fn venv_python() -> PathBuf {
 /// `.ci/run` starts PostgreSQL and MariaDB; a test never passes silently without its server.
 pub fn require_server(name: &str, port: u16) {
     if TcpStream::connect(("127.0.0.1", port)).is_err() {
-        panic!("{name} is not reachable on 127.0.0.1:{port}: run `make services` (scripts/start-services.sh)");
+        panic!(
+            "{name} is not reachable on 127.0.0.1:{port}: run `make services` (scripts/start-services.sh)"
+        );
     }
 }
 

@@ -24,14 +24,22 @@ fn post(server: &Server, path: &str, content_type: &str, body: &str) -> shim::Re
 }
 
 fn get_with(server: &Server, path: &str, header: &str) -> shim::Response {
-    http(server.port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{header}\r\nConnection: close\r\n\r\n"))
+    http(
+        server.port,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{header}\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 /// Asserts the app saw EACCES and the event names the carrier the input came from.
 fn assert_blocked(sb: &Sandbox, r: &shim::Response, origin_prefix: &str) {
-    assert!(r.body.contains("errno=13"), "{origin_prefix}: blocked with EACCES: {r:?}");
+    assert!(
+        r.body.contains("errno=13"),
+        "{origin_prefix}: blocked with EACCES: {r:?}"
+    );
     let ev = sb.wait_detection(origin_prefix, |e| {
-        e["librasp"]["input"]["origin"].as_str().is_some_and(|o| o.starts_with(origin_prefix))
+        e["librasp"]["input"]["origin"]
+            .as_str()
+            .is_some_and(|o| o.starts_with(origin_prefix))
     });
     assert_eq!(ev["librasp"]["decision"], "block");
 }
@@ -40,7 +48,12 @@ fn assert_blocked(sb: &Sandbox, r: &shim::Response, origin_prefix: &str) {
 fn urlencoded_form_field() {
     let sb = Sandbox::new("block", "");
     let server = py_server(&sb);
-    let r = post(&server, "/exec", "application/x-www-form-urlencoded", &format!("arg={}", enc(CMD_INJECTION)));
+    let r = post(
+        &server,
+        "/exec",
+        "application/x-www-form-urlencoded",
+        &format!("arg={}", enc(CMD_INJECTION)),
+    );
     assert_blocked(&sb, &r, "form.arg");
 }
 
@@ -57,7 +70,8 @@ fn json_body_value_at_depth() {
 fn multipart_field_and_file_name() {
     let sb = Sandbox::new("block", "");
     let server = py_server(&sb);
-    let field = "--XyZ\r\nContent-Disposition: form-data; name=\"arg\"\r\n\r\nworld; id\r\n--XyZ--\r\n";
+    let field =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"arg\"\r\n\r\nworld; id\r\n--XyZ--\r\n";
     let r = post(&server, "/exec", "multipart/form-data; boundary=XyZ", field);
     assert_blocked(&sb, &r, "multipart.arg");
     let file = "--XyZ\r\nContent-Disposition: form-data; name=\"arg\"; filename=\"../../../../../etc/hostname\"\r\nContent-Type: text/plain\r\n\r\ncontent\r\n--XyZ--\r\n";
@@ -77,7 +91,11 @@ fn custom_header() {
 fn cookie() {
     let sb = Sandbox::new("block", "");
     let server = py_server(&sb);
-    let r = get_with(&server, "/fopen", "Cookie: session=abc; arg=../../../../../etc/hostname");
+    let r = get_with(
+        &server,
+        "/fopen",
+        "Cookie: session=abc; arg=../../../../../etc/hostname",
+    );
     assert_blocked(&sb, &r, "cookie.arg");
 }
 
@@ -102,7 +120,12 @@ fn query_parameter_double_encoded_is_still_decoded() {
 fn benign_values_through_every_carrier_are_untouched() {
     let sb = Sandbox::new("block", "");
     let server = py_server(&sb);
-    let r = post(&server, "/exec", "application/json", r#"{"data": {"arg": "Zoë Smith"}}"#);
+    let r = post(
+        &server,
+        "/exec",
+        "application/json",
+        r#"{"data": {"arg": "Zoë Smith"}}"#,
+    );
     assert_eq!(r.body, "hello Zoë Smith\n", "{r:?}");
     let r = get_with(&server, "/exec", "X-Arg: plain-value");
     assert_eq!(r.body, "hello plain-value\n");

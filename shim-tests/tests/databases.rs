@@ -22,22 +22,43 @@ fn exercise(driver: &str, dialect_function: &str, refusal: &[&str]) {
     let sb = Sandbox::new("block", "");
     let server = db_app(&sb);
     let benign = server.get(&format!("/{driver}?arg=welcome"));
-    assert_eq!((benign.status, benign.body.as_str()), (200, "hello notes\n"), "{driver} benign");
+    assert_eq!(
+        (benign.status, benign.body.as_str()),
+        (200, "hello notes\n"),
+        "{driver} benign"
+    );
 
     let attack = server.get(&format!("/{driver}?arg={}", enc(TAUTOLOGY)));
     assert_eq!(attack.status, 500, "{driver}: {attack:?}");
     for needle in refusal {
-        assert!(attack.body.contains(needle), "{driver}: expected {needle:?} in {attack:?}");
+        assert!(
+            attack.body.contains(needle),
+            "{driver}: expected {needle:?} in {attack:?}"
+        );
     }
-    assert!(!attack.body.contains("top secret"), "{driver}: no rows leaked");
+    assert!(
+        !attack.body.contains("top secret"),
+        "{driver}: no rows leaked"
+    );
     let ev = sb.wait_detection(driver, |e| e["librasp"]["detector"] == "sqli");
     assert_eq!(ev["librasp"]["decision"], "block");
-    assert_eq!(ev["librasp"]["sink"]["function"], dialect_function, "{driver}: {ev:#}");
+    assert_eq!(
+        ev["librasp"]["sink"]["function"], dialect_function,
+        "{driver}: {ev:#}"
+    );
     assert_eq!(ev["librasp"]["input"]["origin"], "query.arg");
 
     let param = server.get(&format!("/{driver}_param?arg={}", enc(TAUTOLOGY)));
-    assert_eq!((param.status, param.body.as_str()), (200, ""), "{driver}: bound parameters are data");
-    assert_eq!(sb.detections().len(), 1, "{driver}: the parameterised query was not flagged");
+    assert_eq!(
+        (param.status, param.body.as_str()),
+        (200, ""),
+        "{driver}: bound parameters are data"
+    );
+    assert_eq!(
+        sb.detections().len(),
+        1,
+        "{driver}: the parameterised query was not flagged"
+    );
 }
 
 #[test]
@@ -45,7 +66,11 @@ fn psycopg2_bundled_libpq_fails_the_injected_query_through_libpq() {
     exercise(
         "psycopg2",
         "PQexec",
-        &["UndefinedColumn", "column \"librasp blocked sqli.tautology\" does not exist", "[connection usable]"],
+        &[
+            "UndefinedColumn",
+            "column \"librasp blocked sqli.tautology\" does not exist",
+            "[connection usable]",
+        ],
     );
 }
 
@@ -54,6 +79,10 @@ fn mysqlclient_libmariadb_fails_the_injected_query_through_the_client() {
     exercise(
         "mysqlclient",
         "mysql_real_query",
-        &["OperationalError", "Unknown column 'librasp blocked sqli.tautology'", "[connection usable]"],
+        &[
+            "OperationalError",
+            "Unknown column 'librasp blocked sqli.tautology'",
+            "[connection usable]",
+        ],
     );
 }

@@ -9,10 +9,17 @@ use shim::{Sandbox, victim};
 /// Runs `net_probe HOST PORT` under the agent inside a fresh network namespace.
 fn probe(sb: &Sandbox, host: &str, port: &str) -> String {
     let mut cmd = sb.command("unshare");
-    cmd.args(["--net", "sh", "-c", "ip link set lo up && exec \"$0\" \"$1\" \"$2\""])
-        .arg(victim("net_probe"))
-        .args([host, port]);
-    let out: Output = cmd.output().expect("unshare runs (root is required for network namespaces)");
+    cmd.args([
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec \"$0\" \"$1\" \"$2\"",
+    ])
+    .arg(victim("net_probe"))
+    .args([host, port]);
+    let out: Output = cmd
+        .output()
+        .expect("unshare runs (root is required for network namespaces)");
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -32,7 +39,10 @@ fn a_host_name_resolving_to_loopback_is_refused_and_named_in_the_event() {
     let sb = Sandbox::new("block", "");
     assert_eq!(probe(&sb, "localhost", "6553"), "connect errno=13\n");
     let ev = sb.wait_detection("ssrf via a name", |e| e["librasp"]["detector"] == "ssrf");
-    assert_eq!(ev["destination"]["domain"], "localhost", "getaddrinfo told connect the name");
+    assert_eq!(
+        ev["destination"]["domain"], "localhost",
+        "getaddrinfo told connect the name"
+    );
 }
 
 #[test]
@@ -48,5 +58,7 @@ fn monitor_mode_lets_the_internal_connect_happen_and_reports_it() {
     let sb = Sandbox::new("monitor", "");
     // Nothing listens on that loopback port: the kernel refuses, not the agent.
     assert_eq!(probe(&sb, "127.0.0.1", "9"), "connect errno=111\n");
-    sb.wait_detection("ssrf alert", |e| e["librasp"]["detector"] == "ssrf" && e["librasp"]["decision"] == "alert");
+    sb.wait_detection("ssrf alert", |e| {
+        e["librasp"]["detector"] == "ssrf" && e["librasp"]["decision"] == "alert"
+    });
 }

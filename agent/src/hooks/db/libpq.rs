@@ -18,11 +18,31 @@ type PgResult = *mut c_void;
 type Oid = u32;
 
 type ExecFn = unsafe extern "C" fn(Conn, *const c_char) -> PgResult;
-type ExecParamsFn = unsafe extern "C" fn(Conn, *const c_char, c_int, *const Oid, *const *const c_char, *const c_int, *const c_int, c_int) -> PgResult;
-type PrepareFn = unsafe extern "C" fn(Conn, *const c_char, *const c_char, c_int, *const Oid) -> PgResult;
+type ExecParamsFn = unsafe extern "C" fn(
+    Conn,
+    *const c_char,
+    c_int,
+    *const Oid,
+    *const *const c_char,
+    *const c_int,
+    *const c_int,
+    c_int,
+) -> PgResult;
+type PrepareFn =
+    unsafe extern "C" fn(Conn, *const c_char, *const c_char, c_int, *const Oid) -> PgResult;
 type SendQueryFn = unsafe extern "C" fn(Conn, *const c_char) -> c_int;
-type SendQueryParamsFn = unsafe extern "C" fn(Conn, *const c_char, c_int, *const Oid, *const *const c_char, *const c_int, *const c_int, c_int) -> c_int;
-type SendPrepareFn = unsafe extern "C" fn(Conn, *const c_char, *const c_char, c_int, *const Oid) -> c_int;
+type SendQueryParamsFn = unsafe extern "C" fn(
+    Conn,
+    *const c_char,
+    c_int,
+    *const Oid,
+    *const *const c_char,
+    *const c_int,
+    *const c_int,
+    c_int,
+) -> c_int;
+type SendPrepareFn =
+    unsafe extern "C" fn(Conn, *const c_char, *const c_char, c_int, *const Oid) -> c_int;
 
 reals! {
     REAL_PQEXEC: ExecFn = c"PQexec";
@@ -46,7 +66,9 @@ unsafe fn refused(function: &'static str, query: *const c_char) -> Option<std::f
 /// Interposes `PQexec`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PQexec(conn: Conn, query: *const c_char) -> PgResult {
-    let Some(f) = real(&REAL_PQEXEC, PQexec as *const () as usize) else { return std::ptr::null_mut() };
+    let Some(f) = real(&REAL_PQEXEC, PQexec as *const () as usize) else {
+        return std::ptr::null_mut();
+    };
     // SAFETY: the caller's query is a C string.
     match unsafe { refused("PQexec", query) } {
         // SAFETY: forwarding to the real function (with our statement when refused).
@@ -68,20 +90,52 @@ pub unsafe extern "C" fn PQexecParams(
     formats: *const c_int,
     result_format: c_int,
 ) -> PgResult {
-    let Some(f) = real(&REAL_PQEXECPARAMS, PQexecParams as *const () as usize) else { return std::ptr::null_mut() };
+    let Some(f) = real(&REAL_PQEXECPARAMS, PQexecParams as *const () as usize) else {
+        return std::ptr::null_mut();
+    };
     // SAFETY: the caller's command is a C string.
     match unsafe { refused("PQexecParams", command) } {
         // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe { f(conn, stmt.as_ptr(), 0, std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null(), result_format) },
+        Some(stmt) => unsafe {
+            f(
+                conn,
+                stmt.as_ptr(),
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                result_format,
+            )
+        },
         // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe { f(conn, command, n_params, types, values, lengths, formats, result_format) },
+        None => unsafe {
+            f(
+                conn,
+                command,
+                n_params,
+                types,
+                values,
+                lengths,
+                formats,
+                result_format,
+            )
+        },
     }
 }
 
 /// Interposes `PQprepare`: a refused statement fails to prepare.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQprepare(conn: Conn, name: *const c_char, query: *const c_char, n_params: c_int, types: *const Oid) -> PgResult {
-    let Some(f) = real(&REAL_PQPREPARE, PQprepare as *const () as usize) else { return std::ptr::null_mut() };
+pub unsafe extern "C" fn PQprepare(
+    conn: Conn,
+    name: *const c_char,
+    query: *const c_char,
+    n_params: c_int,
+    types: *const Oid,
+) -> PgResult {
+    let Some(f) = real(&REAL_PQPREPARE, PQprepare as *const () as usize) else {
+        return std::ptr::null_mut();
+    };
     // SAFETY: the caller's query is a C string.
     match unsafe { refused("PQprepare", query) } {
         // SAFETY: our statement takes no parameters.
@@ -94,7 +148,9 @@ pub unsafe extern "C" fn PQprepare(conn: Conn, name: *const c_char, query: *cons
 /// Interposes `PQsendQuery`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PQsendQuery(conn: Conn, query: *const c_char) -> c_int {
-    let Some(f) = real(&REAL_PQSENDQUERY, PQsendQuery as *const () as usize) else { return 0 };
+    let Some(f) = real(&REAL_PQSENDQUERY, PQsendQuery as *const () as usize) else {
+        return 0;
+    };
     // SAFETY: the caller's query is a C string.
     match unsafe { refused("PQsendQuery", query) } {
         // SAFETY: forwarding to the real function with our statement.
@@ -116,20 +172,55 @@ pub unsafe extern "C" fn PQsendQueryParams(
     formats: *const c_int,
     result_format: c_int,
 ) -> c_int {
-    let Some(f) = real(&REAL_PQSENDQUERYPARAMS, PQsendQueryParams as *const () as usize) else { return 0 };
+    let Some(f) = real(
+        &REAL_PQSENDQUERYPARAMS,
+        PQsendQueryParams as *const () as usize,
+    ) else {
+        return 0;
+    };
     // SAFETY: the caller's command is a C string.
     match unsafe { refused("PQsendQueryParams", command) } {
         // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe { f(conn, stmt.as_ptr(), 0, std::ptr::null(), std::ptr::null(), std::ptr::null(), std::ptr::null(), result_format) },
+        Some(stmt) => unsafe {
+            f(
+                conn,
+                stmt.as_ptr(),
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                result_format,
+            )
+        },
         // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe { f(conn, command, n_params, types, values, lengths, formats, result_format) },
+        None => unsafe {
+            f(
+                conn,
+                command,
+                n_params,
+                types,
+                values,
+                lengths,
+                formats,
+                result_format,
+            )
+        },
     }
 }
 
 /// Interposes `PQsendPrepare`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQsendPrepare(conn: Conn, name: *const c_char, query: *const c_char, n_params: c_int, types: *const Oid) -> c_int {
-    let Some(f) = real(&REAL_PQSENDPREPARE, PQsendPrepare as *const () as usize) else { return 0 };
+pub unsafe extern "C" fn PQsendPrepare(
+    conn: Conn,
+    name: *const c_char,
+    query: *const c_char,
+    n_params: c_int,
+    types: *const Oid,
+) -> c_int {
+    let Some(f) = real(&REAL_PQSENDPREPARE, PQsendPrepare as *const () as usize) else {
+        return 0;
+    };
     // SAFETY: the caller's query is a C string.
     match unsafe { refused("PQsendPrepare", query) } {
         // SAFETY: our statement takes no parameters.

@@ -60,7 +60,11 @@ pub(crate) fn sql_refused(
 ) -> Option<String> {
     run(|| {
         let query = text?;
-        let sink = Sink::Sql { function, dialect, query: &query };
+        let sink = Sink::Sql {
+            function,
+            dialect,
+            query: &query,
+        };
         sinks::check_detailed(&sink, Delivery::Queued)
     })
     .flatten()

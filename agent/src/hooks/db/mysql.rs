@@ -25,7 +25,11 @@ reals! {
 ///
 /// # Safety
 /// `query` must be null or valid for `len` bytes (NUL-terminated when `len` is negative).
-unsafe fn refused(function: &'static str, query: *const c_char, len: isize) -> Option<std::ffi::CString> {
+unsafe fn refused(
+    function: &'static str,
+    query: *const c_char,
+    len: isize,
+) -> Option<std::ffi::CString> {
     // SAFETY: per the contract.
     let text = unsafe { utf8_text(query, len) };
     sql_refused(function, SqlDialect::Mysql, text).map(|rule| refusal_statement(&rule, '`'))
@@ -38,7 +42,9 @@ fn as_len(len: c_ulong) -> isize {
 /// Interposes `mysql_query`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mysql_query(mysql: Mysql, query: *const c_char) -> c_int {
-    let Some(f) = real(&REAL_MYSQL_QUERY, mysql_query as *const () as usize) else { return 1 };
+    let Some(f) = real(&REAL_MYSQL_QUERY, mysql_query as *const () as usize) else {
+        return 1;
+    };
     // SAFETY: the caller's query is a C string.
     match unsafe { refused("mysql_query", query, -1) } {
         // SAFETY: forwarding to the real function with our statement.
@@ -54,7 +60,9 @@ macro_rules! length_hook {
         #[doc = concat!("Interposes `", stringify!($name), "`.")]
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name(h: $handle, query: *const c_char, len: c_ulong) -> c_int {
-            let Some(f) = real(&$real, $name as *const () as usize) else { return 1 };
+            let Some(f) = real(&$real, $name as *const () as usize) else {
+                return 1;
+            };
             // SAFETY: the caller passes `len` readable bytes.
             match unsafe { refused(stringify!($name), query, as_len(len)) } {
                 Some(stmt) => {

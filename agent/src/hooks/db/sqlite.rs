@@ -182,7 +182,9 @@ macro_rules! prepare_hook {
             // SAFETY: forwarding the caller's arguments to the real function.
             let call = || unsafe { f(db, sql, len, stmt, tail) };
             // SAFETY: `sql`/`len` follow SQLite's contract.
-            if refused(stringify!($name), unsafe { super::utf8_text(sql, len as isize) }) {
+            if refused(stringify!($name), unsafe {
+                super::utf8_text(sql, len as isize)
+            }) {
                 return with_everything_denied(db, call);
             }
             call()
@@ -212,7 +214,9 @@ pub unsafe extern "C" fn sqlite3_prepare_v3(
     // SAFETY: forwarding the caller's arguments to the real function.
     let call = || unsafe { f(db, sql, len, flags, stmt, tail) };
     // SAFETY: `sql`/`len` follow SQLite's contract.
-    if refused("sqlite3_prepare_v3", unsafe { super::utf8_text(sql, len as isize) }) {
+    if refused("sqlite3_prepare_v3", unsafe {
+        super::utf8_text(sql, len as isize)
+    }) {
         return with_everything_denied(db, call);
     }
     call()
