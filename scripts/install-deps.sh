@@ -14,6 +14,8 @@ need sqlite3 sqlite3
 need unshare util-linux
 need ip iproute2
 need pkg-config pkg-config
+need chromium chromium
+[[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/include/mariadb/mysql.h ]] || missing+=(libmariadb-dev)
 ldconfig -p | grep 'libsqlite3.so.0 ' >/dev/null || missing+=(libsqlite3-0)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

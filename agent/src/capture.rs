@@ -202,6 +202,19 @@ pub(crate) fn accepted(fd: i32, peer: Option<SocketAddr>) {
     }
 }
 
+/// Sets `fd`'s current request to `bytes` (a request that did not arrive on a socket: CGI).
+pub(crate) fn prefill(fd: i32, bytes: &[u8], peer: Option<SocketAddr>) {
+    if let Some(conn) = get_or_create(fd) {
+        conn.with(|d| {
+            d.buf.clear();
+            d.buf.extend_from_slice(bytes);
+            d.peer = peer;
+            d.last_read_ms = now_ms();
+        });
+    }
+    LAST_FD.with(|l| l.set(fd));
+}
+
 /// A request correlated with a sink call.
 pub(crate) struct Correlated {
     /// Who sent it.
@@ -233,14 +246,17 @@ pub(crate) fn correlated(engine: &Engine) -> Vec<Correlated> {
         }
     }
     let now = now_ms();
-    fds.into_iter()
+    let mut found: Vec<Correlated> = fds
+        .into_iter()
         .filter_map(|fd| {
             let conn = existing(fd)?;
             let fresh_enough =
                 |last: u64| fd == own || now.saturating_sub(last) <= settings.window_ms;
             context_of(conn, engine, fresh_enough).map(|(peer, ctx)| Correlated { peer, ctx })
         })
-        .collect()
+        .collect();
+    found.extend(crate::cgi::correlated(engine));
+    found
 }
 
 /// Parses (or reuses the cached parse of) one connection's request.

@@ -21,6 +21,7 @@
 //! * the application's errno is what the real call left (or EACCES for a refused call).
 
 mod capture;
+mod cgi;
 mod diag;
 mod errno;
 mod event;
@@ -147,6 +148,9 @@ unsafe fn initialise(
         ));
     }
     settings::install(loaded);
+    if let Some(req) = cgi::from_env(&env.cgi) {
+        cgi::adopt(req);
+    }
     // SAFETY: registering a plain extern "C" function.
     unsafe { libc::atexit(at_exit) };
     Some(status)

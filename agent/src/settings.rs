@@ -30,7 +30,22 @@ pub(crate) struct EnvSnapshot {
     pub(crate) mode: Option<String>,
     pub(crate) disabled: bool,
     pub(crate) debug: bool,
+    /// The CGI variables (RFC 3875 meta-variables and `HTTP_*`), when present.
+    pub(crate) cgi: Vec<(String, String)>,
 }
+
+/// CGI meta-variables that describe the request.
+const CGI_VARS: [&str; 9] = [
+    "GATEWAY_INTERFACE",
+    "REQUEST_METHOD",
+    "QUERY_STRING",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+];
 
 impl EnvSnapshot {
     /// Reads our variables from a NULL-terminated `envp` array.
@@ -64,6 +79,10 @@ impl EnvSnapshot {
                 snap.disabled = v == "1" || v == "true";
             } else if let Some(v) = value(b"RASP_DEBUG=") {
                 snap.debug = v == "1" || v == "true";
+            } else if let Some((name, v)) = std::str::from_utf8(bytes).ok().and_then(|e| e.split_once('=')) {
+                if name.starts_with("HTTP_") || CGI_VARS.contains(&name) {
+                    snap.cgi.push((name.to_owned(), v.to_owned()));
+                }
             }
             i += 1;
         }
