@@ -163,16 +163,26 @@ fn executable(
 ) -> Option<Finding> {
     let value = input.value.as_str();
     let has_path = value.contains('/');
+    // argv[0] is only a name for the program `execve` is given (which the chain holds too):
+    // an input equal to it chooses nothing.
     let (index, word) = chain
         .iter()
+        .filter(|(i, _)| *i != Some(0))
         .find(|(_, w)| *w == value || (has_path && w.ends_with(value)))?;
     if !has_path && operand_elsewhere {
+        return None;
+    }
+    // The application chose the directory and the input picks a program inside it (a CGI
+    // host mapping /cgi-bin/x.sh to <root>/cgi-bin/x.sh): only climbing out of it is code.
+    let app_dir = word.get(..word.len() - value.len()).unwrap_or("");
+    let climbs = value.split('/').any(|seg| seg == "..");
+    if *word != value && !app_dir.trim_end_matches('/').is_empty() && !climbs {
         return None;
     }
     let place = index.map_or_else(|| "program path".to_owned(), |i| format!("argv[{i}]"));
     Some(Finding {
         detector: DetectorKind::Command,
-        rule_id: "command.executable",
+        rule_id: "command.executable".into(),
         input: Some(input.clone()),
         span: Some((word.len() - value.len(), word.len())),
         reason: format!("input `{value}` chooses the program that runs (the {place} `{word}`)"),
@@ -204,7 +214,7 @@ fn option(
     }
     Some(Finding {
         detector: DetectorKind::Command,
-        rule_id: "command.argument-injection",
+        rule_id: "command.argument-injection".into(),
         input: Some(input.clone()),
         span: Some((0, value.len())),
         reason: format!(
@@ -273,6 +283,16 @@ mod tests {
             "../../tmp/x",
         );
         assert!(f.is_some());
+    }
+
+    #[test]
+    fn a_program_picked_inside_the_applications_directory_is_data() {
+        let script = "/srv/www/cgi-bin/notes.sh";
+        assert!(run(script, &["notes.sh"], "/cgi-bin/notes.sh").is_none(), "CGI dispatch");
+        assert!(run(script, &["notes.sh"], "notes.sh").is_none(), "argv[0] names, path runs");
+        let f = run("/srv/www/cgi-bin/../../../bin/sh", &["sh"], "/cgi-bin/../../../bin/sh");
+        assert!(f.is_some(), "climbing out of the directory chooses any program");
+        assert!(run("/usr/bin/id", &["id"], "usr/bin/id").is_some(), "a root prefix is no directory");
     }
 
     #[test]
