@@ -1,16 +1,29 @@
 //! The decision point: one call per sink, from the agent, with the correlated requests.
 //!
 //! Order of work, cheapest first: find which inputs occur in the sink argument (one
-//! Aho-Corasick pass); only then tokenize the argument with the sink's grammar. Rules that need
-//! no input (sensitive files, cloud metadata) run on every call and are cheap string checks.
+//! Aho-Corasick pass); only then tokenize the argument with the sink's grammar. Checks that
+//! need no input (sensitive files, cloud metadata, the policy's `[[rule]]`s) run on every call
+//! and are a few compiled glob or CIDR matches.
+//!
+//! Then, only when something was found: `[[allow]]` entries drop the findings they exempt
+//! (recorded in [`Decision::allowed`]), each remaining finding gets its action (the detector's
+//! or rule's `action`, else the mode; monitor mode never blocks) and the strongest one decides
+//! the [`Decision`]'s action and [`Response`].
+//!
+//! The engine knows the protected program when built with [`Engine::for_program`]: the
+//! policy's `[program."…"]` sections are merged in, and allow entries with a `program` field
+//! apply only when it matches (with [`Engine::new`] such entries never apply).
 
 use serde::Serialize;
 
+use crate::allow::{AllowContext, CompiledAllow};
 use crate::config::{DetectorAction, Mode, Policy};
 use crate::detect::{command, path, shell, sql, ssrf};
 use crate::extract::{self, HttpSummary};
 use crate::finding::{Confidence, DetectorKind, Finding};
 use crate::input::{Input, InputSet};
+use crate::response::Response;
+use crate::rules::CompiledRule;
 use crate::sink::Sink;
 
 /// What the agent must do with the call.
@@ -44,8 +57,22 @@ pub struct Decision {
     /// The findings that were not ignored, strongest first.
     pub findings: Vec<Finding>,
     /// Index (into the `requests` passed to [`Engine::decide`]) of the request that carried
-    /// the first finding's input.
+    /// the input of the first finding that has one.
     pub request: Option<usize>,
+    /// How to refuse the call: the response of the first (deciding) finding. Meaningful only
+    /// when `action` is [`Action::Block`]; `deny` with `EACCES` otherwise.
+    pub response: Response,
+    /// Findings dropped by `[[allow]]` entries, with the entry that exempted each.
+    pub allowed: Vec<Allowed>,
+}
+
+/// A finding exempted by an `[[allow]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allowed {
+    /// The entry's `id`, or `allow[N]` (its 0-based position) when it has none.
+    pub by: String,
+    /// The finding it exempted.
+    pub finding: Finding,
 }
 
 impl Decision {
@@ -54,8 +81,24 @@ impl Decision {
             action: Action::Allow,
             findings: Vec::new(),
             request: None,
+            response: Response::default(),
+            allowed: Vec::new(),
         }
     }
+}
+
+/// Where a finding came from, to look up its action and response.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Detector,
+    Rule(usize),
+}
+
+/// A finding before allow-lists and actions are applied.
+struct Candidate {
+    finding: Finding,
+    request: Option<usize>,
+    source: Source,
 }
 
 /// What one captured request offers to the detectors.
@@ -73,19 +116,57 @@ pub struct RequestContext {
 #[derive(Debug, Clone)]
 pub struct Engine {
     policy: Policy,
+    program: Option<String>,
     sensitive: path::SensitiveMatcher,
+    allow: Vec<CompiledAllow>,
+    rules: Vec<CompiledRule>,
 }
 
 impl Engine {
-    /// Compiles `policy`.
+    /// Compiles `policy` for a process whose executable is unknown: `[program."…"]` sections
+    /// are not applied and allow entries with a `program` field never match.
     pub fn new(policy: Policy) -> Self {
-        let sensitive = path::SensitiveMatcher::new(&policy.detectors.sensitive_files.paths);
-        Self { policy, sensitive }
+        Self::compile(policy, None)
     }
 
-    /// The policy this engine enforces.
+    /// Compiles the effective policy of the process running executable `exe` (its
+    /// `/proc/self/exe`): [`Policy::for_program`], with allow entries' `program` fields
+    /// matched against `exe`.
+    pub fn for_program(policy: &Policy, exe: &str) -> Self {
+        Self::compile(policy.for_program(exe), Some(exe.to_owned()))
+    }
+
+    fn compile(policy: Policy, program: Option<String>) -> Self {
+        let sensitive = path::SensitiveMatcher::new(&policy.detectors.sensitive_files.paths);
+        let allow = policy
+            .allow
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| CompiledAllow::compile(entry, i, program.as_deref()))
+            .collect();
+        let rules = policy
+            .rule
+            .iter()
+            .filter_map(CompiledRule::compile)
+            .collect();
+        Self {
+            policy,
+            program,
+            sensitive,
+            allow,
+            rules,
+        }
+    }
+
+    /// The policy this engine enforces (program sections already merged when built with
+    /// [`Engine::for_program`]).
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The protected program's executable, when the engine was built for one.
+    pub fn program(&self) -> Option<&str> {
+        self.program.as_deref()
     }
 
     /// Extracts the inputs of captured request bytes with this policy's limits.
@@ -122,31 +203,83 @@ impl Engine {
 
     /// Decides one sink call against the requests correlated with it.
     pub fn decide(&self, sink: &Sink<'_>, requests: &[&RequestContext]) -> Decision {
-        let mut findings: Vec<(Finding, Option<usize>)> = Vec::new();
+        let mut found: Vec<Candidate> = Vec::new();
         for (i, req) in requests.iter().enumerate() {
-            for f in self.check_request(sink, req) {
-                findings.push((f, Some(i)));
-            }
-            if !findings.is_empty() {
+            found.extend(
+                self.check_request(sink, req)
+                    .into_iter()
+                    .map(|finding| Candidate {
+                        finding,
+                        request: Some(i),
+                        source: Source::Detector,
+                    }),
+            );
+            if !found.is_empty() {
                 break;
             }
         }
-        if findings.is_empty() {
-            if let Some(f) = self.check_without_input(sink) {
-                findings.push((f, None));
+        if found.is_empty() {
+            if let Some(finding) = self.check_without_input(sink) {
+                found.push(Candidate {
+                    finding,
+                    request: None,
+                    source: Source::Detector,
+                });
             }
         }
-        let mut decision = Decision::allow();
-        let mut scored: Vec<(Action, Finding, Option<usize>)> = findings
-            .into_iter()
-            .filter_map(|(f, r)| self.action_for(&f).map(|a| (a, f, r)))
-            .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.confidence.cmp(&a.1.confidence)));
-        if let Some((action, _, req)) = scored.first() {
-            decision.action = *action;
-            decision.request = *req;
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let Some(finding) = rule.check(sink) {
+                found.push(Candidate {
+                    finding,
+                    request: None,
+                    source: Source::Rule(i),
+                });
+            }
         }
-        decision.findings = scored.into_iter().map(|(_, f, _)| f).collect();
+        if found.is_empty() {
+            return Decision::allow();
+        }
+        self.judge(sink, requests, found)
+    }
+
+    /// Applies allow entries and actions to the findings of one call.
+    fn judge(
+        &self,
+        sink: &Sink<'_>,
+        requests: &[&RequestContext],
+        found: Vec<Candidate>,
+    ) -> Decision {
+        let mut decision = Decision::allow();
+        let any_http = requests.iter().find_map(|r| r.http.as_ref());
+        let mut scored: Vec<(Action, Response, Candidate)> = Vec::new();
+        for c in found {
+            let http = c
+                .request
+                .and_then(|i| requests.get(i))
+                .and_then(|r| r.http.as_ref())
+                .or(any_http);
+            let cx = AllowContext { sink, http };
+            if let Some(entry) = self.allow.iter().find(|a| a.matches(&c.finding, cx)) {
+                decision.allowed.push(Allowed {
+                    by: entry.id.clone(),
+                    finding: c.finding,
+                });
+                continue;
+            }
+            if let Some((action, response)) = self.action_for(&c) {
+                scored.push((action, response, c));
+            }
+        }
+        scored.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.2.finding.confidence.cmp(&a.2.finding.confidence))
+        });
+        if let Some((action, response, _)) = scored.first() {
+            decision.action = *action;
+            decision.response = *response;
+        }
+        decision.request = scored.iter().find_map(|(_, _, c)| c.request);
+        decision.findings = scored.into_iter().map(|(_, _, c)| c.finding).collect();
         decision
     }
 
@@ -230,18 +363,34 @@ impl Engine {
         }
     }
 
-    /// Maps a finding to an action under the mode and the detector's override;
-    /// `None` when the detector is set to `ignore`.
-    fn action_for(&self, f: &Finding) -> Option<Action> {
+    /// Maps a finding to its action under the mode and the detector's or rule's override,
+    /// with the response to use if it blocks; `None` when the detector is set to `ignore`.
+    fn action_for(&self, c: &Candidate) -> Option<(Action, Response)> {
         let d = &self.policy.detectors;
-        let over = match f.detector {
-            DetectorKind::Sqli => d.sqli.action,
-            DetectorKind::Shell => d.shell.action,
-            DetectorKind::Command => d.command.action,
-            DetectorKind::Path => d.path.action,
-            DetectorKind::Ssrf => d.ssrf.action,
-            DetectorKind::SensitiveFiles => d.sensitive_files.action,
-            DetectorKind::Dlopen => d.dlopen.action,
+        let (over, response) = match c.source {
+            Source::Rule(i) => {
+                let rule = self.rules.get(i)?;
+                (rule.action, rule.response)
+            }
+            Source::Detector => {
+                let (action, kind, errno) = match c.finding.detector {
+                    DetectorKind::Sqli => (d.sqli.action, d.sqli.response, d.sqli.errno),
+                    DetectorKind::Shell => (d.shell.action, d.shell.response, d.shell.errno),
+                    DetectorKind::Command => {
+                        (d.command.action, d.command.response, d.command.errno)
+                    }
+                    DetectorKind::Path => (d.path.action, d.path.response, d.path.errno),
+                    DetectorKind::Ssrf => (d.ssrf.action, d.ssrf.response, d.ssrf.errno),
+                    DetectorKind::SensitiveFiles => {
+                        let s = &d.sensitive_files;
+                        (s.action, s.response, s.errno)
+                    }
+                    DetectorKind::Dlopen => (d.dlopen.action, d.dlopen.response, d.dlopen.errno),
+                    // Rule findings always come with `Source::Rule`.
+                    DetectorKind::Rule => (None, None, None),
+                };
+                (action, Response::resolve(kind, errno))
+            }
         };
         let action = match over {
             Some(DetectorAction::Ignore) => return None,
@@ -250,16 +399,17 @@ impl Engine {
             None => match self.policy.mode {
                 Mode::Monitor => Action::Alert,
                 Mode::Block => Action::Block,
-                Mode::Hybrid if f.confidence == Confidence::High => Action::Block,
+                Mode::Hybrid if c.finding.confidence == Confidence::High => Action::Block,
                 Mode::Hybrid => Action::Alert,
             },
         };
         // Monitor mode never changes the application's behaviour.
-        Some(if self.policy.mode == Mode::Monitor {
+        let action = if self.policy.mode == Mode::Monitor {
             action.min(Action::Alert)
         } else {
             action
-        })
+        };
+        Some((action, response))
     }
 }
 

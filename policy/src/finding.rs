@@ -1,13 +1,14 @@
 //! What a detector reports: enough for an analyst to see why, without reading our source.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::Input;
 
 /// The detector that produced a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorKind {
     /// SQL injection.
@@ -24,6 +25,9 @@ pub enum DetectorKind {
     SensitiveFiles,
     /// Library loaded from an input-controlled path.
     Dlopen,
+    /// A static `[[rule]]` of the policy (no input needed); the finding's `rule_id` is the
+    /// rule's own `id`.
+    Rule,
 }
 
 impl DetectorKind {
@@ -37,6 +41,7 @@ impl DetectorKind {
             DetectorKind::Ssrf => "ssrf",
             DetectorKind::SensitiveFiles => "sensitive_files",
             DetectorKind::Dlopen => "dlopen",
+            DetectorKind::Rule => "rule",
         }
     }
 }
@@ -64,8 +69,10 @@ pub enum Confidence {
 pub struct Finding {
     /// Which detector fired.
     pub detector: DetectorKind,
-    /// Stable rule id, e.g. `sqli.tautology`, `shell.command-separator`, `path.traversal`.
-    pub rule_id: &'static str,
+    /// Stable rule id, e.g. `sqli.tautology`, `shell.command-separator`, `path.traversal`;
+    /// for [`DetectorKind::Rule`] the `id` the operator gave the policy rule. Built-in ids
+    /// are borrowed, so detectors never allocate for them.
+    pub rule_id: Cow<'static, str>,
     /// The input that reached the sink, when the rule needs one.
     pub input: Option<Input>,
     /// Byte range `[start, end)` of the sink argument that the input covered.

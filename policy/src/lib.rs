@@ -13,16 +13,24 @@
 //! bound, or touches the process environment; the agent relies on that to stay fail-open.
 #![forbid(unsafe_code)]
 
+pub mod allow;
 pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod extract;
 pub mod finding;
 pub mod input;
+pub mod pattern;
+pub mod program;
+pub mod response;
+pub mod rules;
 pub mod sink;
+pub mod suggest;
+pub mod wire;
 
 pub use config::{Mode, Policy};
-pub use engine::{Action, Decision, Engine};
+pub use engine::{Action, Allowed, Decision, Engine};
 pub use finding::{Confidence, DetectorKind, Finding};
 pub use input::{Input, InputSet};
+pub use response::Response;
 pub use sink::{Sink, SqlDialect};

@@ -134,9 +134,10 @@ fn run(engine: &Engine, case: &Case) -> Result<(), String> {
 
 #[test]
 fn corpus_has_no_misses_and_no_false_positives() {
-    let mut policy = Policy::default();
-    policy.mode = Mode::Block;
-    let engine = Engine::new(policy);
+    let engine = Engine::new(Policy {
+        mode: Mode::Block,
+        ..Policy::default()
+    });
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let mut failures = Vec::new();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();

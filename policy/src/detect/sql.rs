@@ -113,7 +113,7 @@ pub fn check(
             };
             let finding = Finding {
                 detector: DetectorKind::Sqli,
-                rule_id: v.rule,
+                rule_id: v.rule.into(),
                 input: Some(input.clone()),
                 span: Some((s, e)),
                 reason: format!(
@@ -588,7 +588,7 @@ fn untokenizable(
     let (_, input, s, e) = best?;
     Some(Finding {
         detector: DetectorKind::Sqli,
-        rule_id: "sqli.untokenizable",
+        rule_id: "sqli.untokenizable".into(),
         input: Some(input.clone()),
         span: Some((s, e)),
         reason: format!(
@@ -658,7 +658,10 @@ mod tests {
     }
 
     fn rule(query: &str, d: SqlDialect, value: &str) -> Option<&'static str> {
-        run(query, d, value).map(|f| f.rule_id)
+        run(query, d, value).map(|f| match f.rule_id {
+            std::borrow::Cow::Borrowed(id) => id,
+            std::borrow::Cow::Owned(_) => unreachable!("built-in rule ids are static"),
+        })
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn check_occurrence(path: &str, input: &Input, start: usize, end: usize) -> Opti
         };
         return Some(Finding {
             detector: DetectorKind::Path,
-            rule_id: "path.absolute-input",
+            rule_id: "path.absolute-input".into(),
             input: Some(input.clone()),
             span: Some((start, end)),
             reason: format!("absolute input {how}, so it picks any file on the system"),
@@ -133,7 +133,7 @@ fn traversal(path: &str, input: &Input, start: usize, end: usize) -> Option<Find
     };
     Some(Finding {
         detector: DetectorKind::Path,
-        rule_id: "path.traversal",
+        rule_id: "path.traversal".into(),
         input: Some(input.clone()),
         span: Some((start, end)),
         reason: format!(
@@ -154,7 +154,13 @@ mod tests {
     }
 
     fn rule(path: &str, value: &str) -> Option<(&'static str, Confidence)> {
-        run(path, value).map(|f| (f.rule_id, f.confidence))
+        run(path, value).map(|f| {
+            let id = match f.rule_id {
+                std::borrow::Cow::Borrowed(id) => id,
+                std::borrow::Cow::Owned(_) => unreachable!("built-in rule ids are static"),
+            };
+            (id, f.confidence)
+        })
     }
 
     #[test]

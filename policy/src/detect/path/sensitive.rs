@@ -128,7 +128,7 @@ impl SensitiveMatcher {
         };
         Some(Finding {
             detector: DetectorKind::SensitiveFiles,
-            rule_id: "sensitive_files.access",
+            rule_id: "sensitive_files.access".into(),
             input: None,
             span: None,
             reason: format!("{shown} matches the sensitive-file pattern `{glob}`"),

@@ -358,7 +358,7 @@ impl<'a> Index<'a> {
         let phrases: Vec<&str> = evidence.iter().map(|e| e.what.as_str()).collect();
         Some(Finding {
             detector: DetectorKind::Shell,
-            rule_id: strongest.rule.id(),
+            rule_id: strongest.rule.id().into(),
             input: Some(input.clone()),
             span: Some((start, start + value.len())),
             reason: format!("input `{}` {}", shown(value, 80), join(&phrases)),
@@ -673,7 +673,7 @@ mod tests {
     fn flagged(command: &str, value: &str, rule: &str, confidence: Confidence) -> String {
         let f = run(command, value).unwrap_or_else(|| panic!("missed: {command:?} / {value:?}"));
         assert_eq!(
-            (f.rule_id, f.confidence),
+            (f.rule_id.as_ref(), f.confidence),
             (rule, confidence),
             "{command:?} / {value:?}: {}",
             f.reason

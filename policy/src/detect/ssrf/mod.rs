@@ -129,7 +129,7 @@ impl Target<'_> {
         };
         Finding {
             detector: DetectorKind::Ssrf,
-            rule_id,
+            rule_id: rule_id.into(),
             input: Some(input.clone()),
             span: None,
             reason: format!(
@@ -211,7 +211,7 @@ pub fn check_metadata(
     let via = host.map_or_else(String::new, |h| format!(" (resolved from `{h}`)"));
     Some(Finding {
         detector: DetectorKind::Ssrf,
-        rule_id: "ssrf.cloud-metadata",
+        rule_id: "ssrf.cloud-metadata".into(),
         input: None,
         span: None,
         reason: format!("connection to the cloud metadata address {canon} port {port}{via}"),
@@ -233,7 +233,13 @@ mod tests {
     }
 
     fn rule(addr: &str, host: Option<&str>, value: &str) -> Option<(&'static str, Confidence)> {
-        run(addr, host, "query.url", value).map(|f| (f.rule_id, f.confidence))
+        run(addr, host, "query.url", value).map(|f| {
+            let id = match f.rule_id {
+                std::borrow::Cow::Borrowed(id) => id,
+                std::borrow::Cow::Owned(_) => unreachable!("built-in rule ids are static"),
+            };
+            (id, f.confidence)
+        })
     }
 
     const HIGH_ADDR: Option<(&str, Confidence)> = Some(("ssrf.internal-address", Confidence::High));
