@@ -155,6 +155,8 @@ pub(crate) fn append(fd: i32, bytes: &[u8], cap: usize) {
         new_request
     });
     if new_request == Some(true) {
+        stats::REQUESTS.bump();
+        crate::telemetry::ensure_started();
         crate::reload::maybe_reload();
         let i = RING_NEXT.fetch_add(1, Ordering::Relaxed) % RING_SIZE;
         if let Some(slot) = RING.get(i) {

@@ -21,6 +21,7 @@
 //! * the application's errno is what the real call left (or EACCES for a refused call).
 
 mod capture;
+mod cef;
 mod cgi;
 mod diag;
 mod errno;
@@ -35,7 +36,9 @@ mod resolve;
 mod settings;
 mod sinks;
 mod sockaddr;
+mod stack;
 mod stats;
+mod syslog;
 mod telemetry;
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
@@ -175,7 +178,7 @@ fn announce(status: Result<&'static str, String>) {
 /// At exit, give queued events a bounded time to reach the log; never hang exit.
 extern "C" fn at_exit() {
     if let Some(_guard) = Guard::enter() {
-        let _ = std::panic::catch_unwind(|| telemetry::flush(Duration::from_millis(500)));
+        let _ = std::panic::catch_unwind(|| telemetry::at_exit(Duration::from_millis(500)));
     }
 }
 

@@ -1,39 +1,20 @@
 //! The decision point shared by every sink hook: correlate, ask the policy engine, report,
 //! and tell the hook whether to refuse the call.
+//!
+//! Reporting is bounded twice: an identical detection repeated within two seconds (CPython's
+//! subprocess tries `execv` on every PATH entry) is reported once, and each rule may report at
+//! most `telemetry.rate_limit.burst` events per `per_secs` window — the rest are counted and
+//! summarised in one `rate_limited` event when the window closes. Blocking is never limited.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
 use policy::engine::{Decision, RequestContext};
 use policy::{Action, Sink};
 
-use crate::{capture, event, settings, stats, telemetry};
-
-/// The last reported detection (signature, time): a program that retries one call — CPython's
-/// subprocess tries `execv` on every PATH entry — reports it once, not once per attempt.
-static LAST_REPORTED: Mutex<Option<(u64, u64)>> = Mutex::new(None);
-
-/// How long an identical detection stays suppressed.
-const REPEAT_WINDOW_MS: u64 = 2000;
-
-/// True when this detection repeats the previous one within the window.
-fn is_repeat(sink: &Sink<'_>, decision: &Decision) -> bool {
-    let mut h = DefaultHasher::new();
-    sink.kind().hash(&mut h);
-    for f in &decision.findings {
-        f.rule_id.hash(&mut h);
-        f.input.as_ref().map(|i| (&i.origin, &i.value)).hash(&mut h);
-    }
-    let sig = h.finish();
-    let now = capture::now_ms();
-    let Ok(mut last) = LAST_REPORTED.try_lock() else {
-        return false;
-    };
-    let repeat =
-        matches!(*last, Some((s, t)) if s == sig && now.saturating_sub(t) < REPEAT_WINDOW_MS);
-    *last = Some((sig, now));
-    repeat
-}
+use crate::settings::Loaded;
+use crate::{capture, event, settings, stack, stats, telemetry};
 
 /// What the hook must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +35,15 @@ pub(crate) enum Delivery {
     Immediate,
 }
 
+/// The last reported detection (signature, time).
+static LAST_REPORTED: Mutex<Option<(u64, u64)>> = Mutex::new(None);
+
+/// How long an identical detection stays suppressed.
+const REPEAT_WINDOW_MS: u64 = 2000;
+
+/// Per-rule windows: rule id → (window start ms, reported, suppressed).
+static WINDOWS: Mutex<Option<HashMap<String, (u64, u32, u64)>>> = Mutex::new(None);
+
 /// Checks one sink call against the policy and reports any finding.
 pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {
     match check_detailed(sink, delivery) {
@@ -67,7 +57,7 @@ pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {
 pub(crate) fn check_detailed(sink: &Sink<'_>, delivery: Delivery) -> Option<String> {
     crate::reload::maybe_reload();
     let loaded = settings::loaded()?;
-    stats::SINK_CHECKS.bump();
+    stats::checked(sink.kind());
     let requests = capture::correlated(&loaded.engine);
     let contexts: Vec<&RequestContext> = requests.iter().map(|r| &*r.ctx).collect();
     let decision = loaded.engine.decide(sink, &contexts);
@@ -75,12 +65,13 @@ pub(crate) fn check_detailed(sink: &Sink<'_>, delivery: Delivery) -> Option<Stri
         return None;
     }
     stats::DETECTIONS.bump();
-    if !is_repeat(sink, &decision) {
+    if !is_repeat(sink, &decision) && within_rate(loaded, &decision) {
         let request = decision.request.and_then(|i| requests.get(i));
-        let line = event::detection(sink, &decision, request, loaded);
-        match delivery {
-            Delivery::Queued => telemetry::emit(line),
-            Delivery::Immediate => telemetry::emit_now(&line),
+        if let Some(record) = event::detection(sink, &decision, request, loaded, stack::capture()) {
+            match delivery {
+                Delivery::Queued => telemetry::emit(record),
+                Delivery::Immediate => telemetry::emit_now(&record),
+            }
         }
     }
     if decision.action == Action::Block {
@@ -88,5 +79,53 @@ pub(crate) fn check_detailed(sink: &Sink<'_>, delivery: Delivery) -> Option<Stri
         decision.findings.first().map(|f| f.rule_id.to_string())
     } else {
         None
+    }
+}
+
+/// True when this detection repeats the previous one within the window.
+fn is_repeat(sink: &Sink<'_>, decision: &Decision) -> bool {
+    let mut h = DefaultHasher::new();
+    sink.kind().hash(&mut h);
+    for f in &decision.findings {
+        f.rule_id.hash(&mut h);
+        f.input.as_ref().map(|i| (&i.origin, &i.value)).hash(&mut h);
+    }
+    let sig = h.finish();
+    let now = capture::now_ms();
+    let Ok(mut last) = LAST_REPORTED.try_lock() else {
+        return false;
+    };
+    let repeat =
+        matches!(*last, Some((s, t)) if s == sig && now.saturating_sub(t) < REPEAT_WINDOW_MS);
+    *last = Some((sig, now));
+    repeat
+}
+
+/// The per-rule rate limit: true when this detection may be reported. Closing a window with
+/// suppressed events emits their summary.
+fn within_rate(loaded: &Loaded, decision: &Decision) -> bool {
+    let Some(rule) = decision.findings.first().map(|f| f.rule_id.to_string()) else {
+        return true;
+    };
+    let limit = loaded.engine.policy().telemetry.rate_limit;
+    let window_ms = limit.per_secs.max(1).saturating_mul(1000);
+    let now = capture::now_ms();
+    let Ok(mut windows) = WINDOWS.try_lock() else {
+        return true;
+    };
+    let entry = windows.get_or_insert_with(HashMap::new).entry(rule.clone()).or_insert((now, 0, 0));
+    if now.saturating_sub(entry.0) >= window_ms {
+        if entry.2 > 0 {
+            telemetry::emit(event::rate_limited(loaded, &rule, entry.2, limit.per_secs));
+        }
+        *entry = (now, 0, 0);
+    }
+    if entry.1 < limit.burst {
+        entry.1 += 1;
+        true
+    } else {
+        entry.2 += 1;
+        stats::EVENTS_SUPPRESSED.bump();
+        false
     }
 }

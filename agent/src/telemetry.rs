@@ -1,12 +1,17 @@
 //! The event pipeline: a bounded channel to one background writer thread per process.
 //!
 //! The application never waits: [`emit`] is a `try_send`; a full queue drops the event and
-//! counts it. The writer thread starts lazily on the first event of each process (so plain
-//! commands that never detect anything stay single-threaded), and again in a forked child —
-//! the child never touches the parent's channel, whose internal state it cannot trust; the old
-//! pipeline is simply leaked. Events that must survive an `exec` or `_exit` are written
-//! synchronously from the calling thread with [`emit_now`] (one `O_APPEND` write per line, so
-//! lines never interleave). At exit, [`flush`] waits a bounded time for the queue to drain.
+//! counts it. The writer thread starts lazily — on the first event, or the first inbound
+//! request so that servers report periodic `stats` — so plain commands that never serve or
+//! detect anything stay single-threaded. A forked child starts its own on first use and never
+//! touches the parent's channel, whose internal state it cannot trust (the old pipeline is
+//! simply leaked). Events that must survive an `exec` or `_exit` are written synchronously
+//! from the calling thread with [`emit_now`] (one `O_APPEND` write per line, so lines never
+//! interleave). At exit, [`at_exit`] queues a final `stats` and waits a bounded time.
+//!
+//! Outputs, from the policy's `[telemetry]`: the JSON-lines file (created 0640, never through
+//! a symlink, reopened when logrotate moves it away), stderr (also used, and counted, when the
+//! file cannot be written), and syslog ([`crate::syslog`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -16,13 +21,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
+use crate::event::{self, Record};
 use crate::guard::Guard;
+use crate::syslog::Syslog;
 use crate::{diag, lifecycle, settings, stats};
 
 enum Msg {
-    Line(String),
+    Record(Record),
     Flush(Arc<AtomicBool>),
 }
 
@@ -55,15 +62,10 @@ fn pipeline() -> Option<&'static Pipeline> {
     }
     let queue = settings::loaded().map_or(4096, |l| l.engine.policy().telemetry.queue.max(16));
     let (tx, rx) = crossbeam_channel::bounded(queue);
-    let started = std::thread::Builder::new()
-        .name("librasp-events".into())
-        .spawn(move || writer(rx));
+    let started = std::thread::Builder::new().name("librasp-events".into()).spawn(move || writer(rx));
     let result = match started {
         Ok(_) => {
-            let p = Box::into_raw(Box::new(Pipeline {
-                pid: lifecycle::pid(),
-                tx,
-            }));
+            let p = Box::into_raw(Box::new(Pipeline { pid: lifecycle::pid(), tx }));
             PIPELINE.store(p, Ordering::Release);
             // SAFETY: just created from a Box and never freed.
             Some(unsafe { &*p })
@@ -77,32 +79,37 @@ fn pipeline() -> Option<&'static Pipeline> {
     result
 }
 
-/// Queues an event line; never blocks.
-pub(crate) fn emit(line: String) {
+/// Starts the writer thread if this process has none (servers: for periodic `stats`).
+pub(crate) fn ensure_started() {
+    if current().is_none() {
+        let _ = pipeline();
+    }
+}
+
+/// Queues an event; never blocks.
+pub(crate) fn emit(record: Record) {
     let Some(p) = pipeline() else {
         stats::EVENTS_DROPPED.bump();
         return;
     };
-    match p.tx.try_send(Msg::Line(line)) {
+    match p.tx.try_send(Msg::Record(record)) {
         Ok(()) => {}
         Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => stats::EVENTS_DROPPED.bump(),
     }
 }
 
-/// Writes an event line synchronously from the calling thread (exec sinks, forked children
-/// about to `_exit`).
-pub(crate) fn emit_now(line: &str) {
+/// Writes an event synchronously from the calling thread (exec sinks, forked children about to
+/// `_exit`).
+pub(crate) fn emit_now(record: &Record) {
     let mut out = Output::open();
-    out.write_line(line);
+    out.write(record);
 }
 
 /// Writes a lifecycle event (agent start) synchronously, to the log file only: unlike a
 /// detection, it is not worth printing on the stderr of every process when the log is missing.
-pub(crate) fn emit_lifecycle(line: &str) {
+pub(crate) fn emit_lifecycle(record: &Record) {
     let out = Output::open();
-    let mut text = String::with_capacity(line.len() + 1);
-    text.push_str(line);
-    text.push('\n');
+    let text = line_of(record);
     if let Some(mut f) = out.file {
         let _ = f.write_all(text.as_bytes());
     }
@@ -127,69 +134,94 @@ pub(crate) fn flush(timeout: Duration) {
     }
 }
 
+/// Process exit: a last `stats` from processes that ran a writer, then a bounded flush.
+pub(crate) fn at_exit(timeout: Duration) {
+    let Some(p) = current() else { return };
+    if let Some(loaded) = settings::loaded() {
+        if loaded.engine.policy().telemetry.stats_interval_secs > 0 {
+            let _ = p.tx.try_send(Msg::Record(event::stats(loaded, "exit")));
+        }
+    }
+    flush(timeout);
+}
+
 fn writer(rx: Receiver<Msg>) {
     Guard::enter_forever();
     let mut out = Output::open();
-    for msg in rx {
+    let interval = settings::loaded()
+        .map_or(60, |l| l.engine.policy().telemetry.stats_interval_secs);
+    let every = (interval > 0).then(|| Duration::from_secs(interval));
+    let mut next_stats = every.map(|d| Instant::now() + d);
+    loop {
+        let msg = match next_stats {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            None => match rx.recv() {
+                Ok(msg) => Some(msg),
+                Err(_) => return,
+            },
+        };
         match msg {
-            Msg::Line(line) => out.write_line(&line),
-            Msg::Flush(done) => done.store(true, Ordering::Release),
+            Some(Msg::Record(record)) => out.write(&record),
+            Some(Msg::Flush(done)) => done.store(true, Ordering::Release),
+            None => {
+                if let Some(loaded) = settings::loaded() {
+                    out.write(&event::stats(loaded, "interval"));
+                }
+                next_stats = every.map(|d| Instant::now() + d);
+            }
         }
     }
 }
 
-/// Where event lines go: the policy's file (reopened if rotated away) and/or stderr.
+fn line_of(record: &Record) -> String {
+    let mut text = String::with_capacity(record.text.len() + 1);
+    text.push_str(&record.text);
+    text.push('\n');
+    text
+}
+
+/// Where event lines go: the policy's file (reopened if rotated away), stderr, syslog.
 struct Output {
     path: PathBuf,
     file: Option<File>,
     also_stderr: bool,
+    syslog: Option<Syslog>,
 }
 
 impl Output {
     fn open() -> Self {
-        let (path, also_stderr) = settings::loaded().map_or_else(
-            || (PathBuf::from("/var/log/librasp/events.jsonl"), false),
-            |l| {
-                let t = &l.engine.policy().telemetry;
-                (t.path.clone(), t.stderr)
-            },
-        );
+        let telemetry = settings::loaded().map(|l| &l.engine.policy().telemetry);
+        let path = telemetry.map_or_else(|| PathBuf::from("/var/log/librasp/events.jsonl"), |t| t.path.clone());
+        let also_stderr = telemetry.is_some_and(|t| t.stderr);
+        let syslog = telemetry.and_then(|t| t.syslog.as_ref()).map(Syslog::new);
         let file = open_log(&path);
-        Self {
-            path,
-            file,
-            also_stderr,
-        }
+        Self { path, file, also_stderr, syslog }
     }
 
-    fn write_line(&mut self, line: &str) {
+    fn write(&mut self, record: &Record) {
         self.reopen_if_rotated();
-        let mut text = String::with_capacity(line.len() + 1);
-        text.push_str(line);
-        text.push('\n');
-        let wrote = self
-            .file
-            .as_mut()
-            .is_some_and(|f| f.write_all(text.as_bytes()).is_ok());
+        let text = line_of(record);
+        let wrote = self.file.as_mut().is_some_and(|f| f.write_all(text.as_bytes()).is_ok());
         if !wrote {
-            stats::FAIL_OPEN.bump();
+            stats::LOG_WRITE_ERRORS.bump();
         }
         if self.also_stderr || !wrote {
             // Falls back to stderr so a detection is never lost silently.
             let _ = std::io::stderr().write_all(text.as_bytes());
         }
+        if let Some(syslog) = &mut self.syslog {
+            syslog.send(record);
+        }
     }
 
     /// logrotate moves the file away: when the path no longer names our inode, reopen.
     fn reopen_if_rotated(&mut self) {
-        let current = std::fs::symlink_metadata(&self.path)
-            .ok()
-            .map(|m| (m.dev(), m.ino()));
-        let ours = self
-            .file
-            .as_ref()
-            .and_then(|f| f.metadata().ok())
-            .map(|m| (m.dev(), m.ino()));
+        let current = std::fs::symlink_metadata(&self.path).ok().map(|m| (m.dev(), m.ino()));
+        let ours = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
         if current.is_none() || current != ours {
             self.file = open_log(&self.path);
         }
