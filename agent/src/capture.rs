@@ -177,6 +177,11 @@ pub(crate) fn mark_responded(fd: i32, bytes: &[u8]) {
     }
 }
 
+/// Whether the application has started answering on `fd` (a 403 would then be corrupt).
+pub(crate) fn answered(fd: i32) -> bool {
+    existing(fd).is_some_and(|c| c.responded.load(Ordering::Acquire))
+}
+
 /// `fd` was closed (or replaced by dup2): forget its request and release its memory.
 pub(crate) fn forget(fd: i32) {
     if let Some(conn) = existing(fd) {
@@ -219,6 +224,8 @@ pub(crate) fn prefill(fd: i32, bytes: &[u8], peer: Option<SocketAddr>) {
 
 /// A request correlated with a sink call.
 pub(crate) struct Correlated {
+    /// The connection it arrived on (-1 when it did not arrive on a socket: CGI).
+    pub(crate) fd: i32,
     /// Who sent it.
     pub(crate) peer: Option<SocketAddr>,
     /// Its extracted inputs.
@@ -254,7 +261,7 @@ pub(crate) fn correlated(engine: &Engine) -> Vec<Correlated> {
             let conn = existing(fd)?;
             let fresh_enough =
                 |last: u64| fd == own || now.saturating_sub(last) <= settings.window_ms;
-            context_of(conn, engine, fresh_enough).map(|(peer, ctx)| Correlated { peer, ctx })
+            context_of(conn, engine, fresh_enough).map(|(peer, ctx)| Correlated { fd, peer, ctx })
         })
         .collect();
     found.extend(crate::cgi::correlated(engine));

@@ -11,9 +11,15 @@ use serde_json::Value;
 
 /// The CEF line for `ev`.
 pub(crate) fn line(ev: &Value) -> String {
-    let s = |v: &Value| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string()));
+    let s = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_u64().map(|n| n.to_string()))
+    };
     let lib = &ev["librasp"];
-    let signature = s(&ev["rule"]["id"]).or_else(|| s(&ev["event"]["action"])).unwrap_or_default();
+    let signature = s(&ev["rule"]["id"])
+        .or_else(|| s(&ev["event"]["action"]))
+        .unwrap_or_default();
     let severity = match lib["decision"].as_str() {
         Some("block") => 8,
         Some("alert") => 5,
@@ -69,9 +75,14 @@ pub(crate) fn line(ev: &Value) -> String {
 }
 
 fn escape_header(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+    v.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
 }
 
 fn escape_ext(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('=', "\\=").replace('\r', "\\r").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('=', "\\=")
+        .replace('\r', "\\r")
+        .replace('\n', "\\n")
 }

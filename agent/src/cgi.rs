@@ -35,7 +35,11 @@ pub(crate) fn from_env(vars: &[(String, String)]) -> Option<CgiRequest> {
         return None;
     }
     let method = get("REQUEST_METHOD").unwrap_or("GET");
-    let mut target = format!("{}{}", get("SCRIPT_NAME").unwrap_or(""), get("PATH_INFO").unwrap_or(""));
+    let mut target = format!(
+        "{}{}",
+        get("SCRIPT_NAME").unwrap_or(""),
+        get("PATH_INFO").unwrap_or("")
+    );
     if target.is_empty() {
         target.push('/');
     }
@@ -44,7 +48,10 @@ pub(crate) fn from_env(vars: &[(String, String)]) -> Option<CgiRequest> {
         target.push_str(q);
     }
     // Request targets cannot hold raw spaces or line breaks; keep the line parseable.
-    let target: String = target.chars().map(|c| if c.is_whitespace() { '+' } else { c }).collect();
+    let target: String = target
+        .chars()
+        .map(|c| if c.is_whitespace() { '+' } else { c })
+        .collect();
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
     for (name, value) in vars {
         let header = match name.as_str() {
@@ -61,8 +68,16 @@ pub(crate) fn from_env(vars: &[(String, String)]) -> Option<CgiRequest> {
     head.push_str("\r\n");
     let peer = get("REMOTE_ADDR")
         .and_then(|a| a.parse::<IpAddr>().ok())
-        .map(|ip| SocketAddr::new(ip, get("REMOTE_PORT").and_then(|p| p.parse().ok()).unwrap_or(0)));
-    Some(CgiRequest { head: head.into_bytes(), peer })
+        .map(|ip| {
+            SocketAddr::new(
+                ip,
+                get("REMOTE_PORT").and_then(|p| p.parse().ok()).unwrap_or(0),
+            )
+        });
+    Some(CgiRequest {
+        head: head.into_bytes(),
+        peer,
+    })
 }
 
 /// `HTTP_USER_AGENT` → `User-Agent`.
@@ -71,7 +86,9 @@ fn header_name(var: &str) -> String {
         .map(|w| {
             let lower = w.to_ascii_lowercase();
             let mut c = lower.chars();
-            c.next().map_or_else(String::new, |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next().map_or_else(String::new, |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
         })
         .collect::<Vec<_>>()
         .join("-")
@@ -89,5 +106,9 @@ pub(crate) fn adopt(req: CgiRequest) {
 pub(crate) fn correlated(engine: &Engine) -> Option<Correlated> {
     let req = REQUEST.get()?;
     let ctx = PARSED.get_or_init(|| Arc::new(engine.context(&req.head)));
-    Some(Correlated { peer: req.peer, ctx: Arc::clone(ctx) })
+    Some(Correlated {
+        fd: -1,
+        peer: req.peer,
+        ctx: Arc::clone(ctx),
+    })
 }

@@ -53,7 +53,9 @@ pub(crate) fn detection(
     let blocked = decision.action == Action::Block;
     let verb = if blocked { "blocked" } else { "detected" };
     let (technique, technique_name) = match finding.detector {
-        DetectorKind::Shell | DetectorKind::Command => ("T1059", "Command and Scripting Interpreter"),
+        DetectorKind::Shell | DetectorKind::Command => {
+            ("T1059", "Command and Scripting Interpreter")
+        }
         _ => ("T1190", "Exploit Public-Facing Application"),
     };
     let argument = sink_argument(sink);
@@ -67,10 +69,17 @@ pub(crate) fn detection(
         json!({ "origin": input.origin, "value": cap(&input.value, max), "span": span })
     });
     let mut ev = base("alert", "librasp.detection");
-    let Some(obj) = ev.as_object_mut() else { return None };
+    let Some(obj) = ev.as_object_mut() else {
+        return None;
+    };
     obj.insert(
         "message".into(),
-        json!(format!("{} {verb} at {}(): {}", finding.detector, sink.function(), finding.reason)),
+        json!(format!(
+            "{} {verb} at {}(): {}",
+            finding.detector,
+            sink.function(),
+            finding.reason
+        )),
     );
     obj.insert(
         "event".into(),
@@ -95,12 +104,25 @@ pub(crate) fn detection(
     );
     if let Some(req) = request {
         if let Some(peer) = req.peer {
-            obj.insert("source".into(), json!({ "ip": peer.ip().to_string(), "port": peer.port() }));
+            obj.insert(
+                "source".into(),
+                json!({ "ip": peer.ip().to_string(), "port": peer.port() }),
+            );
         }
         if let Some(http) = &req.ctx.http {
-            obj.insert("http".into(), json!({ "request": { "method": http.method } }));
-            let query = http.query.as_deref().filter(|_| !telemetry.redact).map(|q| cap(q, max));
-            obj.insert("url".into(), json!({ "path": cap(&http.path, max), "query": query }));
+            obj.insert(
+                "http".into(),
+                json!({ "request": { "method": http.method } }),
+            );
+            let query = http
+                .query
+                .as_deref()
+                .filter(|_| !telemetry.redact)
+                .map(|q| cap(q, max));
+            obj.insert(
+                "url".into(),
+                json!({ "path": cap(&http.path, max), "query": query }),
+            );
         }
     }
     match *sink {
@@ -134,7 +156,11 @@ pub(crate) fn detection(
             "stack": stack,
         }),
     );
-    let severity = if blocked { SEVERITY_WARNING } else { SEVERITY_NOTICE };
+    let severity = if blocked {
+        SEVERITY_WARNING
+    } else {
+        SEVERITY_NOTICE
+    };
     Some(render(ev, loaded, severity))
 }
 
@@ -159,7 +185,11 @@ pub(crate) fn agent_start(loaded: &Loaded, policy_note: &str) -> Record {
 
 /// `policy_loaded`: a new policy took effect (hot reload).
 pub(crate) fn policy_loaded(loaded: &Loaded) -> Record {
-    policy_event(loaded, "policy_loaded", &format!("policy {} loaded", loaded.version))
+    policy_event(
+        loaded,
+        "policy_loaded",
+        &format!("policy {} loaded", loaded.version),
+    )
 }
 
 /// `policy_error`: a policy file was rejected; the message names file:line:col and why.
@@ -183,7 +213,11 @@ fn policy_event(loaded: &Loaded, action: &str, message: &str) -> Record {
             "policy": { "path": policy_path, "version": loaded.version },
         }),
     );
-    render(ev, loaded, if error { SEVERITY_ERROR } else { SEVERITY_INFO })
+    render(
+        ev,
+        loaded,
+        if error { SEVERITY_ERROR } else { SEVERITY_INFO },
+    )
 }
 
 /// `stats`: the agent's own health counters (`reason` is `interval` or `exit`).
@@ -201,10 +235,17 @@ pub(crate) fn stats(loaded: &Loaded, reason: &str) -> Record {
 }
 
 /// `rate_limited`: a summary of detection events of `rule` suppressed in the last window.
-pub(crate) fn rate_limited(loaded: &Loaded, rule: &str, suppressed: u64, window_secs: u64) -> Record {
+pub(crate) fn rate_limited(
+    loaded: &Loaded,
+    rule: &str,
+    suppressed: u64,
+    window_secs: u64,
+) -> Record {
     let ev = with(
         base("event", "librasp.detection"),
-        &format!("{suppressed} more `{rule}` detections in the last {window_secs} s were not reported individually"),
+        &format!(
+            "{suppressed} more `{rule}` detections in the last {window_secs} s were not reported individually"
+        ),
         json!({
             "kind": "event", "category": ["intrusion_detection"], "type": ["info"],
             "action": "rate_limited", "module": "librasp", "dataset": "librasp.detection",
@@ -235,7 +276,9 @@ fn render(ev: Value, loaded: &Loaded, severity: u8) -> Record {
 
 /// The sink argument reduced to the span the input covered, the rest replaced by its length.
 fn redact_around(argument: &str, span: Option<(usize, usize)>) -> String {
-    match span.and_then(|(s, e)| Some((argument.get(..s)?, argument.get(s..e)?, argument.get(e..)?))) {
+    match span
+        .and_then(|(s, e)| Some((argument.get(..s)?, argument.get(s..e)?, argument.get(e..)?)))
+    {
         Some((before, matched, after)) => {
             format!("[{} bytes]{matched}[{} bytes]", before.len(), after.len())
         }
@@ -278,9 +321,9 @@ fn family(sink: &Sink<'_>) -> &'static str {
 fn sink_argument(sink: &Sink<'_>) -> String {
     match *sink {
         Sink::Shell { command, .. } => command.to_owned(),
-        Sink::Exec { path, argv, .. } => {
-            policy::detect::command::shell_script(path, argv).unwrap_or(path).to_owned()
-        }
+        Sink::Exec { path, argv, .. } => policy::detect::command::shell_script(path, argv)
+            .unwrap_or(path)
+            .to_owned(),
         Sink::Open { path, .. } | Sink::Dlopen { path } => path.to_owned(),
         Sink::Connect { addr, port, .. } => std::net::SocketAddr::new(addr, port).to_string(),
         Sink::Sql { query, .. } => query.to_owned(),

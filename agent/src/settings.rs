@@ -79,7 +79,10 @@ impl EnvSnapshot {
                 snap.disabled = v == "1" || v == "true";
             } else if let Some(v) = value(b"RASP_DEBUG=") {
                 snap.debug = v == "1" || v == "true";
-            } else if let Some((name, v)) = std::str::from_utf8(bytes).ok().and_then(|e| e.split_once('=')) {
+            } else if let Some((name, v)) = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|e| e.split_once('='))
+            {
                 if name.starts_with("HTTP_") || CGI_VARS.contains(&name) {
                     snap.cgi.push((name.to_owned(), v.to_owned()));
                 }
@@ -184,7 +187,8 @@ pub(crate) fn compile(mut policy: Policy, version: String) -> Loaded {
         policy.mode = mode;
     }
     Loaded {
-        engine: Engine::new(policy),
+        // `[program."<glob>"]` sections and program-scoped allow entries apply to this process.
+        engine: Engine::for_program(&policy, info().map_or("", |i| i.executable.as_str())),
         version,
     }
 }

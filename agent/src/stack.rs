@@ -43,8 +43,14 @@ fn symbolise(ip: *mut c_void, ours: usize) -> Option<String> {
     // Return addresses point after the call; step back into it for the offset.
     let pc = (ip as usize).saturating_sub(1);
     match c_str(info.dli_sname) {
-        Some(sym) => Some(format!("{module}!{sym}+{:#x}", pc.saturating_sub(info.dli_saddr as usize))),
-        None => Some(format!("{module}+{:#x}", pc.saturating_sub(info.dli_fbase as usize))),
+        Some(sym) => Some(format!(
+            "{module}!{sym}+{:#x}",
+            pc.saturating_sub(info.dli_saddr as usize)
+        )),
+        None => Some(format!(
+            "{module}+{:#x}",
+            pc.saturating_sub(info.dli_fbase as usize)
+        )),
     }
 }
 
@@ -62,5 +68,9 @@ fn own_module_base() -> usize {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: dladdr accepts any address.
     let found = unsafe { libc::dladdr(own_module_base as *const () as *const c_void, &mut info) };
-    if found == 0 { 0 } else { info.dli_fbase as usize }
+    if found == 0 {
+        0
+    } else {
+        info.dli_fbase as usize
+    }
 }

@@ -48,13 +48,23 @@ pub(crate) static LOG_WRITE_ERRORS: Counter = Counter::new();
 /// Request bytes not captured because the connection buffer was full.
 pub(crate) static CAPTURE_TRUNCATED: Counter = Counter::new();
 
-const FAMILIES: [SinkKind; 6] =
-    [SinkKind::Shell, SinkKind::Exec, SinkKind::Open, SinkKind::Dlopen, SinkKind::Connect, SinkKind::Sql];
+const FAMILIES: [SinkKind; 6] = [
+    SinkKind::Shell,
+    SinkKind::Exec,
+    SinkKind::Open,
+    SinkKind::Dlopen,
+    SinkKind::Connect,
+    SinkKind::Sql,
+];
 
 /// Counts one sink check of `kind`.
 #[inline]
 pub(crate) fn checked(kind: SinkKind) {
-    if let Some(c) = FAMILIES.iter().position(|k| *k == kind).and_then(|i| CHECKS_BY_FAMILY.get(i)) {
+    if let Some(c) = FAMILIES
+        .iter()
+        .position(|k| *k == kind)
+        .and_then(|i| CHECKS_BY_FAMILY.get(i))
+    {
         c.bump();
     }
 }

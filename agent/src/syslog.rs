@@ -29,25 +29,34 @@ pub(crate) struct Syslog {
 impl Syslog {
     /// A sender for `target`; nothing is opened until the first event.
     pub(crate) fn new(target: &SyslogTarget) -> Self {
-        Self { target: target.clone(), tcp: None }
+        Self {
+            target: target.clone(),
+            tcp: None,
+        }
     }
 
     /// Sends one event; failures are counted, never retried in a loop.
     pub(crate) fn send(&mut self, record: &Record) {
         let msg = format_5424(record);
         let ok = match &self.target {
-            SyslogTarget::Unix(path) => {
-                UnixDatagram::unbound().and_then(|s| s.send_to(msg.as_bytes(), path)).is_ok()
-            }
+            SyslogTarget::Unix(path) => UnixDatagram::unbound()
+                .and_then(|s| s.send_to(msg.as_bytes(), path))
+                .is_ok(),
             SyslogTarget::Udp { host, port } => UdpSocket::bind(("0.0.0.0", 0))
                 .and_then(|s| s.send_to(msg.as_bytes(), (host.as_str(), *port)))
                 .is_ok(),
             SyslogTarget::Tcp { host, port } => {
                 let framed = format!("{} {msg}", msg.len());
-                let mut sent = self.tcp.as_mut().is_some_and(|s| s.write_all(framed.as_bytes()).is_ok());
+                let mut sent = self
+                    .tcp
+                    .as_mut()
+                    .is_some_and(|s| s.write_all(framed.as_bytes()).is_ok());
                 if !sent {
                     self.tcp = connect(host, *port);
-                    sent = self.tcp.as_mut().is_some_and(|s| s.write_all(framed.as_bytes()).is_ok());
+                    sent = self
+                        .tcp
+                        .as_mut()
+                        .is_some_and(|s| s.write_all(framed.as_bytes()).is_ok());
                 }
                 sent
             }
@@ -67,7 +76,13 @@ fn connect(host: &str, port: u16) -> Option<TcpStream> {
 
 /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG`.
 fn format_5424(record: &Record) -> String {
-    let host = settings::info().map_or("-", |i| if i.hostname.is_empty() { "-" } else { i.hostname.as_str() });
+    let host = settings::info().map_or("-", |i| {
+        if i.hostname.is_empty() {
+            "-"
+        } else {
+            i.hostname.as_str()
+        }
+    });
     format!(
         "<{}>1 {} {host} librasp {} event - {}",
         u16::from(FACILITY) * 8 + u16::from(record.severity),

@@ -62,10 +62,15 @@ fn pipeline() -> Option<&'static Pipeline> {
     }
     let queue = settings::loaded().map_or(4096, |l| l.engine.policy().telemetry.queue.max(16));
     let (tx, rx) = crossbeam_channel::bounded(queue);
-    let started = std::thread::Builder::new().name("librasp-events".into()).spawn(move || writer(rx));
+    let started = std::thread::Builder::new()
+        .name("librasp-events".into())
+        .spawn(move || writer(rx));
     let result = match started {
         Ok(_) => {
-            let p = Box::into_raw(Box::new(Pipeline { pid: lifecycle::pid(), tx }));
+            let p = Box::into_raw(Box::new(Pipeline {
+                pid: lifecycle::pid(),
+                tx,
+            }));
             PIPELINE.store(p, Ordering::Release);
             // SAFETY: just created from a Box and never freed.
             Some(unsafe { &*p })
@@ -148,8 +153,8 @@ pub(crate) fn at_exit(timeout: Duration) {
 fn writer(rx: Receiver<Msg>) {
     Guard::enter_forever();
     let mut out = Output::open();
-    let interval = settings::loaded()
-        .map_or(60, |l| l.engine.policy().telemetry.stats_interval_secs);
+    let interval =
+        settings::loaded().map_or(60, |l| l.engine.policy().telemetry.stats_interval_secs);
     let every = (interval > 0).then(|| Duration::from_secs(interval));
     let mut next_stats = every.map(|d| Instant::now() + d);
     loop {
@@ -195,17 +200,28 @@ struct Output {
 impl Output {
     fn open() -> Self {
         let telemetry = settings::loaded().map(|l| &l.engine.policy().telemetry);
-        let path = telemetry.map_or_else(|| PathBuf::from("/var/log/librasp/events.jsonl"), |t| t.path.clone());
+        let path = telemetry.map_or_else(
+            || PathBuf::from("/var/log/librasp/events.jsonl"),
+            |t| t.path.clone(),
+        );
         let also_stderr = telemetry.is_some_and(|t| t.stderr);
         let syslog = telemetry.and_then(|t| t.syslog.as_ref()).map(Syslog::new);
         let file = open_log(&path);
-        Self { path, file, also_stderr, syslog }
+        Self {
+            path,
+            file,
+            also_stderr,
+            syslog,
+        }
     }
 
     fn write(&mut self, record: &Record) {
         self.reopen_if_rotated();
         let text = line_of(record);
-        let wrote = self.file.as_mut().is_some_and(|f| f.write_all(text.as_bytes()).is_ok());
+        let wrote = self
+            .file
+            .as_mut()
+            .is_some_and(|f| f.write_all(text.as_bytes()).is_ok());
         if !wrote {
             stats::LOG_WRITE_ERRORS.bump();
         }
@@ -220,8 +236,14 @@ impl Output {
 
     /// logrotate moves the file away: when the path no longer names our inode, reopen.
     fn reopen_if_rotated(&mut self) {
-        let current = std::fs::symlink_metadata(&self.path).ok().map(|m| (m.dev(), m.ino()));
-        let ours = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
+        let current = std::fs::symlink_metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        let ours = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| (m.dev(), m.ino()));
         if current.is_none() || current != ours {
             self.file = open_log(&self.path);
         }

@@ -12,14 +12,21 @@ const TAUTOLOGY: &str = "x' OR '1'='1";
 
 fn cgi_host(sb: &Sandbox) -> Server {
     let mut cmd = sb.command(python());
-    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/victims/cgi/cgi_host.py"))
-        .env("NOTES_DB", sb.dir.join("notes.db"));
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/victims/cgi/cgi_host.py"
+    ))
+    .env("NOTES_DB", sb.dir.join("notes.db"));
     Server::start(cmd)
 }
 
 /// Runs `sql` with a client, without the agent (test setup).
 fn setup(program: &str, args: &[&str], sql: &str) {
-    let out = Command::new(program).args(args).arg(sql).output().expect("client runs");
+    let out = Command::new(program)
+        .args(args)
+        .arg(sql)
+        .output()
+        .expect("client runs");
     assert!(out.status.success(), "{program} setup failed: {out:?}");
 }
 
@@ -31,20 +38,34 @@ const NOTES: &str = "CREATE TABLE IF NOT EXISTS librasp_cgi_notes (title VARCHAR
 fn exercise(sb: &Sandbox, script: &str, refusal: &str) {
     let server = cgi_host(sb);
     let r = server.get(&format!("/cgi-bin/{script}?title=welcome"));
-    assert_eq!((r.status, r.body.as_str()), (200, "hello notes\n"), "{script} benign");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, "hello notes\n"),
+        "{script} benign"
+    );
     let r = server.get(&format!("/cgi-bin/{script}?title={}", enc(TAUTOLOGY)));
     assert!(r.body.contains(refusal), "{script}: {r:?}");
-    assert!(!r.body.contains("top secret"), "{script}: no rows leaked: {r:?}");
+    assert!(
+        !r.body.contains("top secret"),
+        "{script}: no rows leaked: {r:?}"
+    );
     let ev = sb.wait_detection(script, |e| e["librasp"]["detector"] == "sqli");
     assert_eq!(ev["librasp"]["input"]["origin"], "query.title");
     assert_eq!(ev["librasp"]["decision"], "block");
-    assert_eq!(ev["source"]["ip"], "127.0.0.1", "REMOTE_ADDR becomes source.ip");
+    assert_eq!(
+        ev["source"]["ip"], "127.0.0.1",
+        "REMOTE_ADDR becomes source.ip"
+    );
 }
 
 #[test]
 fn sqlite3_shell_in_a_cgi_script_refuses_injected_sql() {
     let sb = Sandbox::new("block", "");
-    setup("sqlite3", &[sb.dir.join("notes.db").to_str().expect("utf-8 path")], NOTES);
+    setup(
+        "sqlite3",
+        &[sb.dir.join("notes.db").to_str().expect("utf-8 path")],
+        NOTES,
+    );
     exercise(&sb, "notes-sqlite3.sh", "not authorized");
 }
 
@@ -52,6 +73,19 @@ fn sqlite3_shell_in_a_cgi_script_refuses_injected_sql() {
 fn psql_in_a_cgi_script_refuses_injected_sql() {
     require_server("PostgreSQL", 5432);
     let sb = Sandbox::new("block", "");
-    setup("psql", &["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-q", "-c"], NOTES);
+    setup(
+        "psql",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-q",
+            "-c",
+        ],
+        NOTES,
+    );
     exercise(&sb, "notes-psql.sh", "librasp blocked sqli.tautology");
 }

@@ -205,7 +205,7 @@ pub unsafe extern "C" fn posix_spawn(
 ) -> c_int {
     // SAFETY: the caller's arguments satisfy posix_spawn's contract.
     if unsafe { exec_refused("posix_spawn", path, argv) } {
-        return libc::EACCES;
+        return crate::sinks::refusal_errno();
     }
     match REAL_POSIX_SPAWN.get_or_resolve() {
         // SAFETY: forwarding the caller's arguments to the real function.
@@ -226,7 +226,7 @@ pub unsafe extern "C" fn posix_spawnp(
 ) -> c_int {
     // SAFETY: the caller's arguments satisfy posix_spawnp's contract.
     if unsafe { exec_refused("posix_spawnp", file, argv) } {
-        return libc::EACCES;
+        return crate::sinks::refusal_errno();
     }
     match REAL_POSIX_SPAWNP.get_or_resolve() {
         // SAFETY: forwarding the caller's arguments to the real function.

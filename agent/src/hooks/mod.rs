@@ -87,9 +87,10 @@ pub(crate) unsafe fn c_argv(argv: *const *const c_char) -> Vec<String> {
     out
 }
 
-/// Sets errno to EACCES and returns `value`: the block contract.
+/// Sets errno to the refusal's errno (EACCES unless the policy's `deny` response names
+/// another) and returns `value`: the block contract.
 #[inline]
 pub(crate) fn refuse<T>(value: T) -> T {
-    errno::set(libc::EACCES);
+    errno::set(crate::sinks::refusal_errno());
     value
 }
