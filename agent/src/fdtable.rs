@@ -22,10 +22,13 @@ pub(crate) enum FdKind {
     /// A connection accepted by this process (or an inherited TCP connection): its reads are
     /// requests.
     Inbound = 2,
-    /// A connection this process opened: its reads are responses, not user input.
+    /// A connection this process opened, not (yet) known to be anything but a database: its
+    /// writes are watched for SQL ([`crate::wire`]); its reads are never user input.
     Outbound = 3,
     /// A listening socket, or a socket we do not capture (e.g. an inherited AF_UNIX socket).
     OtherSocket = 4,
+    /// An outbound connection known not to be a database (or encrypted): nothing to watch.
+    OutboundOther = 5,
 }
 
 static KINDS: [AtomicU8; MAX_FDS] = [const { AtomicU8::new(0) }; MAX_FDS];
@@ -42,6 +45,7 @@ pub(crate) fn kind(fd: i32) -> FdKind {
         Some(2) => FdKind::Inbound,
         Some(3) => FdKind::Outbound,
         Some(4) => FdKind::OtherSocket,
+        Some(5) => FdKind::OutboundOther,
         _ => FdKind::Unknown,
     }
 }

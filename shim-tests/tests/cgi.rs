@@ -1,7 +1,7 @@
 //! CGI: the request reaches a script through its environment (RFC 3875), and the script runs a
 //! database command-line client with SQL built from it. The agent in the client process
 //! rebuilds the request from the inherited environment, so the sqlite3, psql and mariadb
-//! shells are protected like any in-process driver: benign lookups work, injected SQL is
+//! shells are protected like any in-process driver (the mariadb shell on the wire): benign lookups work, injected SQL is
 //! refused inside the client, and the event names the input and the client's peer.
 
 use std::process::Command;
@@ -88,4 +88,18 @@ fn psql_in_a_cgi_script_refuses_injected_sql() {
         NOTES,
     );
     exercise(&sb, "notes-psql.sh", "librasp blocked sqli.tautology");
+}
+
+#[test]
+fn mariadb_shell_with_its_static_client_is_caught_on_the_wire() {
+    // The mariadb shell links its client library statically: no client function can be
+    // interposed, so the statement is read from the MySQL protocol bytes it writes.
+    require_server("MariaDB", 3306);
+    let sb = Sandbox::new("block", "");
+    setup(
+        "mariadb",
+        &["-h", "127.0.0.1", "-u", "root", "test", "-e"],
+        NOTES,
+    );
+    exercise(&sb, "notes-mariadb.sh", "Server has gone away");
 }

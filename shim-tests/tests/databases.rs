@@ -86,3 +86,22 @@ fn mysqlclient_libmariadb_fails_the_injected_query_through_the_client() {
         ],
     );
 }
+
+#[test]
+fn pg8000_wire_protocol_write_is_refused_with_eacces() {
+    // The driver sees its socket write fail and raises its normal network error.
+    exercise(
+        "pg8000",
+        "postgres-wire:Query",
+        &["InterfaceError", "network error"],
+    );
+}
+
+#[test]
+fn pymysql_wire_protocol_write_is_refused_with_eacces() {
+    exercise(
+        "pymysql",
+        "mysql-wire:COM_QUERY",
+        &["OperationalError", "Permission denied"],
+    );
+}

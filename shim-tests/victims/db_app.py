@@ -24,7 +24,10 @@ def connect(driver):
     if driver == "psycopg2":
         return psycopg2.connect(host="127.0.0.1", dbname="test", user="postgres")
     if driver == "pg8000":
-        return pg8000.dbapi.connect(host="127.0.0.1", database="test", user="postgres")
+        # Plain TCP: the wire protocol is only readable unencrypted (TLS is out of scope).
+        return pg8000.dbapi.connect(
+            host="127.0.0.1", database="test", user="postgres", ssl_context=False
+        )
     if driver == "mysqlclient":
         return MySQLdb.connect(host="127.0.0.1", user="root", password="", database="test")
     if driver == "pymysql":

@@ -41,6 +41,7 @@ fn host_for(addr: IpAddr) -> Option<String> {
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
     let refused = run(|| {
         fdtable::set(fd, FdKind::Outbound);
+        crate::wire::connected(fd);
         // SAFETY: the caller passes `len` readable bytes at `addr`.
         let dest = unsafe { sa::to_std(addr, len) }?;
         if !lifecycle::in_own_process() {

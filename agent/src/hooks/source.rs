@@ -75,12 +75,24 @@ unsafe fn observe_read(fd: c_int, bufs: Bufs, total: ssize_t) {
     let Ok(mut left) = usize::try_from(total) else {
         return;
     };
+    let kind = fdtable::kind(fd);
     if left == 0
         || matches!(
-            fdtable::kind(fd),
-            FdKind::Plain | FdKind::Outbound | FdKind::OtherSocket
+            kind,
+            FdKind::Plain | FdKind::OtherSocket | FdKind::OutboundOther
         )
     {
+        return;
+    }
+    if kind == FdKind::Outbound {
+        run(|| {
+            // SAFETY: `bufs` is valid per this function's contract.
+            if let Some((ptr, len)) = unsafe { bufs.get(0) }.filter(|(p, _)| !p.is_null()) {
+                // SAFETY: the real call wrote at least min(len, total) bytes here.
+                let bytes = unsafe { std::slice::from_raw_parts(ptr, len.min(left)) };
+                crate::wire::on_recv(fd, bytes);
+            }
+        });
         return;
     }
     run(|| {
@@ -105,22 +117,89 @@ unsafe fn observe_read(fd: c_int, bufs: Bufs, total: ssize_t) {
     });
 }
 
-/// Notes that the application answered on `fd` (ends the current request).
+/// What a write on `fd` means to the agent, before it happens: on an inbound connection it
+/// answers the request; on an outbound one it may carry SQL ([`crate::wire`]). Returns the
+/// bytes to report as sent afterwards (outbound only), or `Err(())` when the write must be
+/// refused.
+///
+/// # Safety
+/// `bufs` must describe the `total` readable bytes the application passed.
 #[inline]
-fn observe_write(fd: c_int, first: *const u8, len: usize) {
-    if fdtable::kind(fd) != FdKind::Inbound {
-        return;
+unsafe fn before_write(fd: c_int, bufs: Bufs, total: usize) -> Result<Option<Vec<u8>>, ()> {
+    match fdtable::kind(fd) {
+        FdKind::Inbound => {
+            run(|| {
+                // SAFETY: per this function's contract.
+                let first = unsafe { bufs.get(0) };
+                let prefix = match first {
+                    Some((p, n)) if !p.is_null() && n > 0 => {
+                        // SAFETY: the application passed `n` readable bytes at `p`.
+                        unsafe { std::slice::from_raw_parts(p, n.min(16)) }
+                    }
+                    _ => &[][..],
+                };
+                capture::mark_responded(fd, prefix);
+            });
+            Ok(None)
+        }
+        FdKind::Outbound => {
+            let outcome = super::run_in_own_process(|| {
+                // SAFETY: per this function's contract.
+                let bytes = unsafe { gather(bufs, total) };
+                if crate::wire::before_send(fd, &bytes) == crate::sinks::Verdict::Block {
+                    Err(())
+                } else {
+                    Ok(Some(bytes))
+                }
+            });
+            outcome.unwrap_or(Ok(None))
+        }
+        _ => Ok(None),
     }
-    run(|| {
-        let n = len.min(16);
-        let prefix = if first.is_null() || n == 0 {
-            &[][..]
-        } else {
-            // SAFETY: the application passed `len` readable bytes at `first`.
-            unsafe { std::slice::from_raw_parts(first, n) }
-        };
-        capture::mark_responded(fd, prefix);
-    });
+}
+
+/// After a write: advances the outbound recogniser by what the kernel took.
+fn after_write(fd: c_int, pending: Option<Vec<u8>>, written: ssize_t) {
+    if let (Some(bytes), Ok(n)) = (pending, usize::try_from(written)) {
+        run(|| crate::wire::sent(fd, bytes.get(..n.min(bytes.len())).unwrap_or_default()));
+    }
+}
+
+/// Copies the bytes of `bufs`, at most `total` (and at most 1 MiB + a header: larger
+/// statements are skipped by the recogniser anyway).
+///
+/// # Safety
+/// As [`before_write`].
+unsafe fn gather(bufs: Bufs, total: usize) -> Vec<u8> {
+    let cap = total.min(policy::wire::MAX_MESSAGE_BYTES + 64);
+    let mut out = Vec::with_capacity(cap);
+    let mut i = 0;
+    // SAFETY: per the contract.
+    while let Some((p, n)) = unsafe { bufs.get(i) } {
+        let take = n.min(cap - out.len());
+        if p.is_null() || take == 0 {
+            break;
+        }
+        // SAFETY: the application passed `n` readable bytes at `p`.
+        out.extend_from_slice(unsafe { std::slice::from_raw_parts(p, take) });
+        i += 1;
+    }
+    out
+}
+
+/// Total length of an iovec array.
+///
+/// # Safety
+/// `iov` must be null or point to `cnt` valid iovecs.
+unsafe fn iov_total(iov: *const iovec, cnt: usize) -> usize {
+    if iov.is_null() {
+        return 0;
+    }
+    // SAFETY: per the contract.
+    unsafe { std::slice::from_raw_parts(iov, cnt) }
+        .iter()
+        .map(|v| v.iov_len)
+        .sum()
 }
 
 fn on_accepted(fd: c_int, addr: *const sockaddr, len: *const socklen_t) {
@@ -267,38 +346,52 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 /// Interposes `write(2)`: an answer on an inbound connection ends its request.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
-    observe_write(fd, buf.cast(), count);
-    match REAL_WRITE.get() {
+    // SAFETY: the caller passes `count` readable bytes at `buf`.
+    let Ok(pending) = (unsafe { before_write(fd, Bufs::One(buf.cast(), count), count) }) else {
+        return super::refuse(-1);
+    };
+    let r = match REAL_WRITE.get() {
         // SAFETY: forwarding the caller's arguments to the real function.
         Some(f) => unsafe { f(fd, buf, count) },
         None => sys!(libc::SYS_write, fd, buf, count),
-    }
+    };
+    after_write(fd, pending, r);
+    r
 }
 
 /// Interposes `writev(2)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, cnt: c_int) -> ssize_t {
-    if fdtable::kind(fd) == FdKind::Inbound && !iov.is_null() && cnt > 0 {
-        // SAFETY: the caller passed at least one valid iovec.
-        let first = unsafe { *iov };
-        observe_write(fd, first.iov_base.cast(), first.iov_len);
-    }
-    match REAL_WRITEV.get() {
+    let n = usize::try_from(cnt).unwrap_or(0);
+    // SAFETY: the caller passes `cnt` valid iovecs.
+    let bufs = (Bufs::Iov(iov, n), unsafe { iov_total(iov, n) });
+    // SAFETY: as above.
+    let Ok(pending) = (unsafe { before_write(fd, bufs.0, bufs.1) }) else {
+        return super::refuse(-1);
+    };
+    let r = match REAL_WRITEV.get() {
         // SAFETY: forwarding the caller's arguments to the real function.
         Some(f) => unsafe { f(fd, iov, cnt) },
         None => sys!(libc::SYS_writev, fd, iov, cnt),
-    }
+    };
+    after_write(fd, pending, r);
+    r
 }
 
 /// Interposes `send(2)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
-    observe_write(fd, buf.cast(), len);
-    match REAL_SEND.get() {
+    // SAFETY: the caller passes `len` readable bytes at `buf`.
+    let Ok(pending) = (unsafe { before_write(fd, Bufs::One(buf.cast(), len), len) }) else {
+        return super::refuse(-1);
+    };
+    let r = match REAL_SEND.get() {
         // SAFETY: forwarding the caller's arguments to the real function.
         Some(f) => unsafe { f(fd, buf, len, flags) },
         None => sys!(libc::SYS_sendto, fd, buf, len, flags, 0usize, 0usize),
-    }
+    };
+    after_write(fd, pending, r);
+    r
 }
 
 /// Interposes `sendto(2)`.
@@ -311,31 +404,41 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     alen: socklen_t,
 ) -> ssize_t {
-    observe_write(fd, buf.cast(), len);
-    match REAL_SENDTO.get() {
+    // SAFETY: the caller passes `len` readable bytes at `buf`.
+    let Ok(pending) = (unsafe { before_write(fd, Bufs::One(buf.cast(), len), len) }) else {
+        return super::refuse(-1);
+    };
+    let r = match REAL_SENDTO.get() {
         // SAFETY: forwarding the caller's arguments to the real function.
         Some(f) => unsafe { f(fd, buf, len, flags, addr, alen) },
         None => sys!(libc::SYS_sendto, fd, buf, len, flags, addr, alen),
-    }
+    };
+    after_write(fd, pending, r);
+    r
 }
 
 /// Interposes `sendmsg(2)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    if fdtable::kind(fd) == FdKind::Inbound && !msg.is_null() {
+    let (iov, n) = if msg.is_null() {
+        (std::ptr::null(), 0)
+    } else {
         // SAFETY: `msg` is the caller's valid msghdr.
-        let (iov, n) = unsafe { ((*msg).msg_iov, (*msg).msg_iovlen) };
-        if !iov.is_null() && n > 0 {
-            // SAFETY: at least one valid iovec.
-            let first = unsafe { *iov };
-            observe_write(fd, first.iov_base.cast(), first.iov_len);
-        }
-    }
-    match REAL_SENDMSG.get() {
+        unsafe { ((*msg).msg_iov.cast_const(), (*msg).msg_iovlen) }
+    };
+    // SAFETY: the msghdr's iovecs are valid.
+    let total = unsafe { iov_total(iov, n) };
+    // SAFETY: as above.
+    let Ok(pending) = (unsafe { before_write(fd, Bufs::Iov(iov, n), total) }) else {
+        return super::refuse(-1);
+    };
+    let r = match REAL_SENDMSG.get() {
         // SAFETY: forwarding the caller's arguments to the real function.
         Some(f) => unsafe { f(fd, msg, flags) },
         None => sys!(libc::SYS_sendmsg, fd, msg, flags),
-    }
+    };
+    after_write(fd, pending, r);
+    r
 }
 
 /// Interposes `close(2)`: the connection's request is forgotten before the fd can be reused.

@@ -106,14 +106,14 @@ impl SqlMessage {
 /// Create it when the connection is made, feed it every chunk sent and (until
 /// [`WireState::protocol`] is no longer [`Protocol::Unknown`]) every chunk received, and drop it
 /// when the connection closes. Stop feeding once [`WireState::is_settled_not_database`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct WireState {
     state: State,
 }
 
 /// The state proper; the database variants are boxed so an unclassified or settled connection
 /// stays small.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum State {
     Sniffing(Sniff),
     Postgres(Box<postgres::Postgres>),
@@ -219,7 +219,7 @@ enum Flow {
 /// Only the facts needed later are stored: the client's first 8 bytes (a PostgreSQL startup
 /// header, or a MySQL packet header and capability flags) and the few fields of a MySQL greeting
 /// that matter (its length, where the version string ends, the server capability flags).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Sniff {
     /// The client's first bytes.
     head: [u8; 8],
@@ -234,7 +234,7 @@ struct Sniff {
 }
 
 /// A MySQL Initial Handshake (protocol 10) being recognised.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Greeting {
     /// Bytes seen.
     seen: u32,
@@ -365,7 +365,7 @@ impl Greeting {
 }
 
 /// A fixed-size message header being assembled across chunks.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Header {
     bytes: [u8; 8],
     have: usize,
@@ -393,7 +393,7 @@ impl Header {
 
 /// The body of the message being read: bytes still expected and, for a message that is
 /// reported (`kind` is `Some`), the bytes so far.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Body<K> {
     kind: Option<K>,
     remaining: usize,

@@ -58,7 +58,7 @@ pub(super) fn handshake_byte_ok(head: &[u8; 8], p: usize, b: u8) -> bool {
 }
 
 /// The client side of one MySQL connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Mysql {
     /// Server capability flags, from the greeting when it was seen.
     server_caps: Option<u32>,

@@ -27,7 +27,7 @@ const PROTOCOL_MAJOR: u32 = 3;
 const MAX_STARTUP_LEN: u32 = 10_000;
 
 /// The client side of one PostgreSQL connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Postgres {
     phase: Phase,
     header: Header,
