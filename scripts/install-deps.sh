@@ -15,6 +15,7 @@ need unshare util-linux
 need ip iproute2
 need pkg-config pkg-config
 need chromium chromium
+need rsyslogd rsyslog
 [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/include/mariadb/mysql.h ]] || missing+=(libmariadb-dev)
 ldconfig -p | grep 'libsqlite3.so.0 ' >/dev/null || missing+=(libsqlite3-0)

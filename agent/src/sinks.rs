@@ -161,6 +161,9 @@ fn is_repeat(sink: &Sink<'_>, decision: &Decision) -> bool {
     let repeat =
         matches!(*last, Some((s, t)) if s == sig && now.saturating_sub(t) < REPEAT_WINDOW_MS);
     *last = Some((sig, now));
+    if repeat {
+        stats::EVENTS_SUPPRESSED.bump();
+    }
     repeat
 }
 
