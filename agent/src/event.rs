@@ -234,6 +234,20 @@ pub(crate) fn stats(loaded: &Loaded, reason: &str) -> Record {
     render(ev, loaded, SEVERITY_INFO)
 }
 
+/// `agent_error`: the agent failed internally and let the call through (fail open).
+pub(crate) fn agent_error(loaded: &Loaded, message: &str) -> Record {
+    let ev = with(
+        base("event", "librasp.agent"),
+        message,
+        json!({
+            "kind": "event", "category": ["process"], "type": ["error"],
+            "action": "agent_error", "module": "librasp", "dataset": "librasp.agent",
+        }),
+        json!({ "policy": { "version": loaded.version } }),
+    );
+    render(ev, loaded, SEVERITY_ERROR)
+}
+
 /// `rate_limited`: a summary of detection events of `rule` suppressed in the last window.
 pub(crate) fn rate_limited(
     loaded: &Loaded,

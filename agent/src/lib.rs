@@ -96,7 +96,9 @@ unsafe fn initialise(
     envp: *const *const c_char,
 ) -> Option<Result<&'static str, String>> {
     std::panic::set_hook(Box::new(|info| {
-        diag::say(&format!("internal panic (failing open): {info}"))
+        let message = format!("internal error, call passed through (fail open): {info}");
+        diag::say(&message);
+        report_agent_error(&message);
     }));
     let missing = hooks::resolve_all();
     if missing > 0 {
@@ -175,6 +177,20 @@ fn announce(status: Result<&'static str, String>) {
         telemetry::emit_lifecycle(&event::policy_error(loaded, &why));
     }
 }
+
+/// Queues an `agent_error` event; at most [`MAX_AGENT_ERRORS`] per process, so a recurring
+/// fault cannot flood the log (every occurrence is still counted in `stats`).
+fn report_agent_error(message: &str) {
+    static REPORTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if REPORTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_AGENT_ERRORS {
+        if let Some(loaded) = settings::loaded() {
+            telemetry::emit(event::agent_error(loaded, message));
+        }
+    }
+}
+
+/// Most `agent_error` events one process reports.
+const MAX_AGENT_ERRORS: u32 = 10;
 
 /// At exit, give queued events a bounded time to reach the log; never hang exit.
 extern "C" fn at_exit() {

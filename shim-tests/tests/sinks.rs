@@ -167,6 +167,18 @@ fn c_server_dlopen_of_a_traversed_library_path_is_blocked() {
 }
 
 #[test]
+fn c_server_monitor_mode_loads_a_traversed_library_and_reports_it() {
+    let sb = Sandbox::new("monitor", "");
+    let server = c_server(&sb);
+    // The docroot is five levels below /: climb to / and name a real library.
+    let lib = shim::victim("libearly.so");
+    let arg = format!("../../../../..{}", lib.display());
+    let r = server.get(&uri("dlopen", &arg));
+    assert_eq!((r.status, r.body.as_str()), (200, "loaded\n"), "monitor mode loads it: {r:?}");
+    expect_detection(&sb, "dlopen", "alert");
+}
+
+#[test]
 fn c_server_keeps_serving_on_a_keep_alive_connection_after_a_block() {
     use std::io::Write;
     let sb = Sandbox::new("block", "");
