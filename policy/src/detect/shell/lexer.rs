@@ -276,12 +276,29 @@ pub fn literal(word: &str) -> Cow<'_, str> {
     if !word.contains(['\'', '"', '\\']) {
         return Cow::Borrowed(word);
     }
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
     let mut out = String::with_capacity(word.len());
-    let mut chars = word.chars();
+    let mut quote = Quote::None;
+    let mut chars = word.chars().peekable();
     while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {}
-            '\\' => out.extend(chars.next().filter(|&n| n != '\n')),
+        match (&quote, c) {
+            (Quote::None, '\'') => quote = Quote::Single,
+            (Quote::None, '"') => quote = Quote::Double,
+            (Quote::None, '\\') => out.extend(chars.next().filter(|&n| n != '\n')),
+            (Quote::Single, '\'') | (Quote::Double, '"') => quote = Quote::None,
+            // Inside double quotes a backslash only escapes `$`, `` ` ``, `"`, `\` and newline.
+            (Quote::Double, '\\') => match chars.peek() {
+                Some('$' | '`' | '"' | '\\') => out.extend(chars.next()),
+                Some('\n') => {
+                    chars.next();
+                }
+                _ => out.push('\\'),
+            },
             _ => out.push(c),
         }
     }
@@ -965,6 +982,16 @@ impl Lexer<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn literal_removes_only_the_quotes_that_quote() {
+        assert_eq!(literal("\"'-]\""), "'-]", "a single quote inside double quotes is text");
+        assert_eq!(literal("'a\"b'"), "a\"b", "a double quote inside single quotes is text");
+        assert_eq!(literal("\"a\\$b\\c\""), "a$b\\c", "inside double quotes `\\c` stays");
+        assert_eq!(literal("c'a't"), "cat");
+        assert_eq!(literal("a\\ b"), "a b");
+    }
+
     use super::*;
 
     /// `(kind, text)` of every token except blanks.
