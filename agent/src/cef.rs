@@ -11,41 +11,42 @@ use serde_json::Value;
 
 /// The CEF line for `ev`.
 pub(crate) fn line(ev: &Value) -> String {
-    let s = |v: &Value| {
+    // JSON pointers into the event; a missing field is simply left out.
+    let s = |path: &str| {
+        let v = ev.pointer(path)?;
         v.as_str()
             .map(str::to_owned)
             .or_else(|| v.as_u64().map(|n| n.to_string()))
     };
-    let lib = &ev["librasp"];
-    let signature = s(&ev["rule"]["id"])
-        .or_else(|| s(&ev["event"]["action"]))
+    let signature = s("/rule/id")
+        .or_else(|| s("/event/action"))
         .unwrap_or_default();
-    let severity = match lib["decision"].as_str() {
+    let severity = match s("/librasp/decision").as_deref() {
         Some("block") => 8,
         Some("alert") => 5,
         _ => 3,
     };
     let fields: [(&str, Option<String>); 20] = [
-        ("rt", s(&ev["@timestamp"])),
-        ("act", s(&lib["decision"])),
-        ("cat", s(&ev["event"]["dataset"])),
-        ("src", s(&ev["source"]["ip"])),
-        ("spt", s(&ev["source"]["port"])),
-        ("requestMethod", s(&ev["http"]["request"]["method"])),
-        ("request", s(&ev["url"]["path"])),
-        ("dst", s(&ev["destination"]["ip"])),
-        ("dpt", s(&ev["destination"]["port"])),
-        ("dhost", s(&ev["destination"]["domain"])),
-        ("filePath", s(&ev["file"]["path"])),
-        ("dproc", s(&ev["process"]["executable"])),
-        ("dpid", s(&ev["process"]["pid"])),
-        ("dvchost", s(&ev["host"]["name"])),
-        ("cs1", s(&lib["input"]["value"])),
-        ("cs2", s(&lib["sink"]["argument"])),
-        ("cs3", s(&lib["reason"])),
-        ("cs4", s(&lib["input"]["origin"])),
-        ("cs5", s(&lib["sink"]["function"])),
-        ("cs6", s(&lib["policy"]["version"])),
+        ("rt", s("/@timestamp")),
+        ("act", s("/librasp/decision")),
+        ("cat", s("/event/dataset")),
+        ("src", s("/source/ip")),
+        ("spt", s("/source/port")),
+        ("requestMethod", s("/http/request/method")),
+        ("request", s("/url/path")),
+        ("dst", s("/destination/ip")),
+        ("dpt", s("/destination/port")),
+        ("dhost", s("/destination/domain")),
+        ("filePath", s("/file/path")),
+        ("dproc", s("/process/executable")),
+        ("dpid", s("/process/pid")),
+        ("dvchost", s("/host/name")),
+        ("cs1", s("/librasp/input/value")),
+        ("cs2", s("/librasp/sink/argument")),
+        ("cs3", s("/librasp/reason")),
+        ("cs4", s("/librasp/input/origin")),
+        ("cs5", s("/librasp/sink/function")),
+        ("cs6", s("/librasp/policy/version")),
     ];
     let labels = [
         ("cs1Label", "input"),
@@ -69,7 +70,7 @@ pub(crate) fn line(ev: &Value) -> String {
         "CEF:0|librasp|librasp|{}|{}|{}|{severity}|{}",
         escape_header(crate::event::VERSION),
         escape_header(&signature),
-        escape_header(&s(&ev["message"]).unwrap_or_default()),
+        escape_header(&s("/message").unwrap_or_default()),
         ext.join(" ")
     )
 }

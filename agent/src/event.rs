@@ -69,9 +69,7 @@ pub(crate) fn detection(
         json!({ "origin": input.origin, "value": cap(&input.value, max), "span": span })
     });
     let mut ev = base("alert", "librasp.detection");
-    let Some(obj) = ev.as_object_mut() else {
-        return None;
-    };
+    let obj = ev.as_object_mut()?;
     obj.insert(
         "message".into(),
         json!(format!(

@@ -59,8 +59,11 @@ static LAST_REPORTED: Mutex<Option<(u64, u64)>> = Mutex::new(None);
 /// How long an identical detection stays suppressed.
 const REPEAT_WINDOW_MS: u64 = 2000;
 
-/// Per-rule windows: rule id → (window start ms, reported, suppressed).
-static WINDOWS: Mutex<Option<HashMap<String, (u64, u32, u64)>>> = Mutex::new(None);
+/// One rule's rate-limit window: (start ms, events reported, events suppressed).
+type Window = (u64, u32, u64);
+
+/// Per-rule windows, by rule id.
+static WINDOWS: Mutex<Option<HashMap<String, Window>>> = Mutex::new(None);
 
 /// Checks one sink call against the policy and reports any finding.
 pub(crate) fn check(sink: &Sink<'_>, delivery: Delivery) -> Verdict {

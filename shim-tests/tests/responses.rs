@@ -122,8 +122,19 @@ fn an_allow_entry_exempts_one_endpoint_and_applies_live() {
 fn a_program_section_overrides_the_mode_for_that_executable_only() {
     let sb = Sandbox::new("monitor", "[program.\"http_server\"]\nmode = \"block\"\n");
     let server = c_server(&sb);
-    assert!(traversal(&server).body.contains("errno=13"), "the section applies to http_server");
+    assert!(
+        traversal(&server).body.contains("errno=13"),
+        "the section applies to http_server"
+    );
     // Another program under the same policy file stays in monitor mode.
-    let out = sb.command(victim("flood")).arg("1").output().expect("flood runs");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "refused 0\n", "{out:?}");
+    let out = sb
+        .command(victim("flood"))
+        .arg("1")
+        .output()
+        .expect("flood runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "refused 0\n",
+        "{out:?}"
+    );
 }

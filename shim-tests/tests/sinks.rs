@@ -174,7 +174,11 @@ fn c_server_monitor_mode_loads_a_traversed_library_and_reports_it() {
     let lib = shim::victim("libearly.so");
     let arg = format!("../../../../..{}", lib.display());
     let r = server.get(&uri("dlopen", &arg));
-    assert_eq!((r.status, r.body.as_str()), (200, "loaded\n"), "monitor mode loads it: {r:?}");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, "loaded\n"),
+        "monitor mode loads it: {r:?}"
+    );
     expect_detection(&sb, "dlopen", "alert");
 }
 

@@ -288,11 +288,27 @@ mod tests {
     #[test]
     fn a_program_picked_inside_the_applications_directory_is_data() {
         let script = "/srv/www/cgi-bin/notes.sh";
-        assert!(run(script, &["notes.sh"], "/cgi-bin/notes.sh").is_none(), "CGI dispatch");
-        assert!(run(script, &["notes.sh"], "notes.sh").is_none(), "argv[0] names, path runs");
-        let f = run("/srv/www/cgi-bin/../../../bin/sh", &["sh"], "/cgi-bin/../../../bin/sh");
-        assert!(f.is_some(), "climbing out of the directory chooses any program");
-        assert!(run("/usr/bin/id", &["id"], "usr/bin/id").is_some(), "a root prefix is no directory");
+        assert!(
+            run(script, &["notes.sh"], "/cgi-bin/notes.sh").is_none(),
+            "CGI dispatch"
+        );
+        assert!(
+            run(script, &["notes.sh"], "notes.sh").is_none(),
+            "argv[0] names, path runs"
+        );
+        let f = run(
+            "/srv/www/cgi-bin/../../../bin/sh",
+            &["sh"],
+            "/cgi-bin/../../../bin/sh",
+        );
+        assert!(
+            f.is_some(),
+            "climbing out of the directory chooses any program"
+        );
+        assert!(
+            run("/usr/bin/id", &["id"], "usr/bin/id").is_some(),
+            "a root prefix is no directory"
+        );
     }
 
     #[test]

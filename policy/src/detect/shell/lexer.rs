@@ -985,9 +985,21 @@ mod tests {
 
     #[test]
     fn literal_removes_only_the_quotes_that_quote() {
-        assert_eq!(literal("\"'-]\""), "'-]", "a single quote inside double quotes is text");
-        assert_eq!(literal("'a\"b'"), "a\"b", "a double quote inside single quotes is text");
-        assert_eq!(literal("\"a\\$b\\c\""), "a$b\\c", "inside double quotes `\\c` stays");
+        assert_eq!(
+            literal("\"'-]\""),
+            "'-]",
+            "a single quote inside double quotes is text"
+        );
+        assert_eq!(
+            literal("'a\"b'"),
+            "a\"b",
+            "a double quote inside single quotes is text"
+        );
+        assert_eq!(
+            literal("\"a\\$b\\c\""),
+            "a$b\\c",
+            "inside double quotes `\\c` stays"
+        );
         assert_eq!(literal("c'a't"), "cat");
         assert_eq!(literal("a\\ b"), "a b");
     }
