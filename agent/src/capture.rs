@@ -10,13 +10,13 @@
 //! recent requests (a short window, for handlers that run on other threads) are parsed lazily
 //! by the policy engine and the result cached until the buffer changes.
 //!
-//! Concurrency: each connection has a try-lock held only for memcpy-sized work, acquired with a
-//! bounded spin and otherwise skipped (counted) — never a blocking wait, so a hook interrupted
-//! by a signal, or a child forked while another thread held the lock, cannot deadlock.
+//! Concurrency: each connection sits behind a [`TryLock`], held only for memcpy-sized work and
+//! never waited on, so a hook interrupted by a signal, or a child forked while another thread
+//! held the lock, cannot deadlock.
 //! Connection slots are allocated on first use and never freed (they are reused for the same
 //! fd number), so a slot pointer, once read, stays valid.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
@@ -27,20 +27,17 @@ use policy::engine::RequestContext;
 use crate::fdtable::MAX_FDS;
 use crate::sockaddr;
 use crate::stats;
+use crate::trylock::TryLock;
 
 /// Most requests the recent-requests window can remember.
 const RING_SIZE: usize = 256;
 
 /// One inbound connection's current request.
 struct Conn {
-    locked: AtomicBool,
     /// Set by a write on the connection: the next read starts a new request.
     responded: AtomicBool,
-    data: UnsafeCell<ConnData>,
+    data: TryLock<ConnData>,
 }
-
-// SAFETY: `data` is only accessed while `locked` is held (see `Conn::with`).
-unsafe impl Sync for Conn {}
 
 #[derive(Default)]
 struct ConnData {
@@ -52,23 +49,9 @@ struct ConnData {
 }
 
 impl Conn {
-    /// Runs `f` with the connection locked, or returns `None` after a bounded spin.
+    /// Runs `f` with the connection locked, or `None` after a bounded spin.
     fn with<R>(&self, f: impl FnOnce(&mut ConnData) -> R) -> Option<R> {
-        for _ in 0..256 {
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                // SAFETY: we hold the lock, so no other reference to `data` exists.
-                let r = f(unsafe { &mut *self.data.get() });
-                self.locked.store(false, Ordering::Release);
-                return Some(r);
-            }
-            std::hint::spin_loop();
-        }
-        stats::FAIL_OPEN.bump();
-        None
+        self.data.with(f)
     }
 }
 
@@ -94,9 +77,8 @@ fn get_or_create(fd: i32) -> Option<&'static Conn> {
         return Some(c);
     }
     let fresh = Box::into_raw(Box::new(Conn {
-        locked: AtomicBool::new(false),
         responded: AtomicBool::new(false),
-        data: UnsafeCell::new(ConnData::default()),
+        data: TryLock::new(ConnData::default()),
     }));
     match slot.compare_exchange(
         std::ptr::null_mut(),

@@ -40,6 +40,7 @@ mod stack;
 mod stats;
 mod syslog;
 mod telemetry;
+mod trylock;
 mod wire;
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};

@@ -11,44 +11,17 @@
 //! then lost — the driver cannot be asked to fail one statement). TLS-encrypted database
 //! connections are opaque and not inspected.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use policy::Sink;
 use policy::wire::{Protocol, SqlMessage, WireState};
 
 use crate::fdtable::{self, FdKind, MAX_FDS};
 use crate::sinks::{self, Delivery, Verdict};
-use crate::stats;
+use crate::trylock::TryLock;
 
-/// One outbound connection's recogniser, behind a try-lock (as in [`crate::capture`]).
-struct Slot {
-    locked: AtomicBool,
-    state: UnsafeCell<WireState>,
-}
-
-// SAFETY: `state` is only accessed while `locked` is held.
-unsafe impl Sync for Slot {}
-
-impl Slot {
-    fn with<R>(&self, f: impl FnOnce(&mut WireState) -> R) -> Option<R> {
-        for _ in 0..256 {
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                // SAFETY: we hold the lock.
-                let r = f(unsafe { &mut *self.state.get() });
-                self.locked.store(false, Ordering::Release);
-                return Some(r);
-            }
-            std::hint::spin_loop();
-        }
-        stats::FAIL_OPEN.bump();
-        None
-    }
-}
+/// One outbound connection's recogniser.
+type Slot = TryLock<WireState>;
 
 static SLOTS: [AtomicPtr<Slot>; MAX_FDS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_FDS];
@@ -59,10 +32,7 @@ fn slot(fd: i32) -> Option<&'static Slot> {
     if let Some(s) = unsafe { cell.load(Ordering::Acquire).as_ref() } {
         return Some(s);
     }
-    let fresh = Box::into_raw(Box::new(Slot {
-        locked: AtomicBool::new(false),
-        state: UnsafeCell::new(WireState::new()),
-    }));
+    let fresh = Box::into_raw(Box::new(Slot::new(WireState::new())));
     match cell.compare_exchange(
         std::ptr::null_mut(),
         fresh,

@@ -129,6 +129,20 @@ impl Sandbox {
         cmd
     }
 
+    /// The multi-threaded C victim server (`victims/http_server.c`) under the agent.
+    pub fn c_server(&self) -> Server {
+        let mut cmd = self.command(victim("http_server"));
+        cmd.arg(&self.docroot);
+        Server::start(cmd)
+    }
+
+    /// The Python victim app (`victims/app.py`) under the agent.
+    pub fn py_server(&self) -> Server {
+        let mut cmd = self.command(python());
+        cmd.arg(script("app.py")).arg(&self.docroot);
+        Server::start(cmd)
+    }
+
     /// Every event written so far.
     pub fn events(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.events)

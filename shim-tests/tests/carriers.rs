@@ -3,15 +3,9 @@
 //! field and file name, header, cookie, path segment — is found in the raw bytes, decoded, and
 //! blocked at the sink.
 
-use shim::{Sandbox, Server, enc, http, python, script};
+use shim::{Sandbox, Server, enc, http};
 
 const CMD_INJECTION: &str = "world; id";
-
-fn py_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(python());
-    cmd.arg(script("app.py")).arg(&sb.docroot);
-    Server::start(cmd)
-}
 
 fn post(server: &Server, path: &str, content_type: &str, body: &str) -> shim::Response {
     http(
@@ -47,7 +41,7 @@ fn assert_blocked(sb: &Sandbox, r: &shim::Response, origin_prefix: &str) {
 #[test]
 fn urlencoded_form_field() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = post(
         &server,
         "/exec",
@@ -60,7 +54,7 @@ fn urlencoded_form_field() {
 #[test]
 fn json_body_value_at_depth() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let body = r#"{"data": {"items": [{"arg": "world; id"}]}}"#;
     let r = post(&server, "/exec", "application/json", body);
     assert_blocked(&sb, &r, "json.data.items[0].arg");
@@ -69,7 +63,7 @@ fn json_body_value_at_depth() {
 #[test]
 fn multipart_field_and_file_name() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let field =
         "--XyZ\r\nContent-Disposition: form-data; name=\"arg\"\r\n\r\nworld; id\r\n--XyZ--\r\n";
     let r = post(&server, "/exec", "multipart/form-data; boundary=XyZ", field);
@@ -82,7 +76,7 @@ fn multipart_field_and_file_name() {
 #[test]
 fn custom_header() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = get_with(&server, "/exec", "X-Arg: world; id");
     assert_blocked(&sb, &r, "header.x-arg");
 }
@@ -90,7 +84,7 @@ fn custom_header() {
 #[test]
 fn cookie() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = get_with(
         &server,
         "/fopen",
@@ -102,7 +96,7 @@ fn cookie() {
 #[test]
 fn path_segment() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = server.get(&format!("/p/{}/exec", enc(CMD_INJECTION)));
     assert_blocked(&sb, &r, "path");
 }
@@ -110,7 +104,7 @@ fn path_segment() {
 #[test]
 fn query_parameter_double_encoded_is_still_decoded() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     // The app decodes once; the payload it receives is already the attack.
     let r = server.get(&format!("/exec?arg={}", enc(CMD_INJECTION)));
     assert_blocked(&sb, &r, "query.arg");
@@ -119,7 +113,7 @@ fn query_parameter_double_encoded_is_still_decoded() {
 #[test]
 fn benign_values_through_every_carrier_are_untouched() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = post(
         &server,
         "/exec",

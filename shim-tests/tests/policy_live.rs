@@ -9,12 +9,6 @@ use shim::{Sandbox, Server, enc, victim};
 
 const TRAVERSAL: &str = "../../../../../etc/hostname";
 
-fn c_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(victim("http_server"));
-    cmd.arg(&sb.docroot);
-    Server::start(cmd)
-}
-
 /// Sends the traversal until `blocked` matches the outcome, for at most 5 s (the agent checks
 /// the policy file at most once a second).
 fn attack_until(server: &Server, blocked: bool) -> Duration {
@@ -35,7 +29,7 @@ fn attack_until(server: &Server, blocked: bool) -> Duration {
 #[test]
 fn switching_monitor_to_block_applies_live_and_reports_policy_loaded() {
     let sb = Sandbox::new("monitor", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack_until(&server, false);
     sb.write_policy("block", "");
     let took = attack_until(&server, true);
@@ -55,7 +49,7 @@ fn switching_monitor_to_block_applies_live_and_reports_policy_loaded() {
 #[test]
 fn an_invalid_edit_keeps_the_last_good_policy_and_names_the_line() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack_until(&server, true);
     std::fs::write(
         &sb.policy,

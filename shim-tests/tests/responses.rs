@@ -8,12 +8,6 @@ use shim::{Sandbox, Server, enc, http, victim};
 
 const TRAVERSAL: &str = "../../../../../etc/hostname";
 
-fn c_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(victim("http_server"));
-    cmd.arg(&sb.docroot);
-    Server::start(cmd)
-}
-
 fn traversal(server: &Server) -> shim::Response {
     server.get(&format!("/fopen?arg={}", enc(TRAVERSAL)))
 }
@@ -21,7 +15,7 @@ fn traversal(server: &Server) -> shim::Response {
 #[test]
 fn deny_with_a_configured_errno() {
     let sb = Sandbox::new("block", "[detectors.path]\nerrno = \"ENOENT\"\n");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = traversal(&server);
     assert!(r.body.contains("errno=2"), "the app sees ENOENT: {r:?}");
 }
@@ -32,7 +26,7 @@ fn drop_connection_leaves_the_attacker_without_an_answer() {
         "block",
         "[detectors.path]\nresponse = \"drop-connection\"\n",
     );
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = traversal(&server);
     assert_eq!(
         (r.status, r.body.as_str()),
@@ -49,7 +43,7 @@ fn drop_connection_leaves_the_attacker_without_an_answer() {
 #[test]
 fn respond_403_answers_forbidden_on_the_attackers_connection() {
     let sb = Sandbox::new("block", "[detectors.path]\nresponse = \"respond-403\"\n");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = traversal(&server);
     assert_eq!((r.status, r.body.as_str()), (403, "Forbidden\n"), "{r:?}");
     let ok = server.get("/fopen?arg=hello.txt");
@@ -59,7 +53,7 @@ fn respond_403_answers_forbidden_on_the_attackers_connection() {
 #[test]
 fn kill_ends_the_process_after_writing_the_event() {
     let sb = Sandbox::new("block", "[detectors.path]\nresponse = \"kill\"\n");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = traversal(&server);
     assert_eq!(r.status, 0, "the process died before answering: {r:?}");
     let ev = sb.wait_detection("kill", |e| e["librasp"]["decision"] == "block");
@@ -78,7 +72,7 @@ fn kill_ends_the_process_after_writing_the_event() {
 fn deny_exec_rule_refuses_a_shell_without_any_input() {
     let rule = "[[rule]]\nid = \"no-shells\"\ndeny_exec = [\"sh\", \"bash\", \"dash\"]\nmessage = \"web servers start no shells\"\n";
     let sb = Sandbox::new("block", rule);
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = server.get("/popen?arg=world");
     assert!(
         r.body.contains("popen failed") && r.body.contains("errno=13"),
@@ -91,7 +85,7 @@ fn deny_exec_rule_refuses_a_shell_without_any_input() {
 #[test]
 fn an_allow_entry_exempts_one_endpoint_and_applies_live() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     assert!(traversal(&server).body.contains("errno=13"));
     let allow = "[[allow]]\nid = \"legacy-export\"\nrule = \"path.\"\nurl_path = \"/fopen\"\norigin = \"query.arg\"\n";
     sb.write_policy("block", allow);
@@ -121,7 +115,7 @@ fn an_allow_entry_exempts_one_endpoint_and_applies_live() {
 #[test]
 fn a_program_section_overrides_the_mode_for_that_executable_only() {
     let sb = Sandbox::new("monitor", "[program.\"http_server\"]\nmode = \"block\"\n");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     assert!(
         traversal(&server).body.contains("errno=13"),
         "the section applies to http_server"

@@ -2,23 +2,11 @@
 //! Python `http.server` app): block mode refuses attacks with the errno contract, monitor mode
 //! lets the same attack through and reports it, and benign requests are untouched and silent.
 
-use shim::{Sandbox, Server, enc, python, script, victim};
+use shim::{Sandbox, enc};
 
 /// Harmless payloads: they only ever print the user id or read the host name.
 const CMD_INJECTION: &str = "world; id";
 const TRAVERSAL: &str = "../../../../../etc/hostname";
-
-fn c_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(victim("http_server"));
-    cmd.arg(&sb.docroot);
-    Server::start(cmd)
-}
-
-fn py_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(python());
-    cmd.arg(script("app.py")).arg(&sb.docroot);
-    Server::start(cmd)
-}
 
 fn uri(endpoint: &str, arg: &str) -> String {
     format!("/{endpoint}?arg={}", enc(arg))
@@ -55,7 +43,7 @@ fn c_server_block_mode_refuses_command_injection_at_every_process_sink_with_eacc
         ("spawn", "posix_spawn"),
     ] {
         let sb = Sandbox::new("block", "");
-        let server = c_server(&sb);
+        let server = sb.c_server();
         let r = server.get(&uri(endpoint, CMD_INJECTION));
         assert!(
             r.body.contains("errno=13"),
@@ -78,7 +66,7 @@ fn c_server_monitor_mode_lets_command_injection_run_and_reports_it() {
         ("spawn", "posix_spawn"),
     ] {
         let sb = Sandbox::new("monitor", "");
-        let server = c_server(&sb);
+        let server = sb.c_server();
         let r = server.get(&uri(endpoint, CMD_INJECTION));
         assert_eq!(
             r.status, 200,
@@ -98,7 +86,7 @@ fn c_server_monitor_mode_lets_command_injection_run_and_reports_it() {
 #[test]
 fn c_server_benign_process_requests_are_untouched_and_silent() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     for endpoint in ["system", "popen", "exec", "spawn"] {
         let r = server.get(&uri(endpoint, "world"));
         assert_eq!(r.status, 200, "{endpoint}: {r:?}");
@@ -113,7 +101,7 @@ fn c_server_benign_process_requests_are_untouched_and_silent() {
 fn c_server_path_traversal_is_blocked_at_fopen_and_open() {
     for (endpoint, function) in [("fopen", "fopen"), ("open", "open")] {
         let sb = Sandbox::new("block", "");
-        let server = c_server(&sb);
+        let server = sb.c_server();
         let r = server.get(&uri(endpoint, TRAVERSAL));
         assert_eq!(r.status, 500, "{endpoint}: {r:?}");
         assert!(
@@ -134,7 +122,7 @@ fn c_server_path_traversal_is_blocked_at_fopen_and_open() {
 #[test]
 fn c_server_monitor_mode_serves_the_traversal_and_reports_it() {
     let sb = Sandbox::new("monitor", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
     let r = server.get(&uri("fopen", TRAVERSAL));
     assert_eq!(r.status, 200, "{r:?}");
@@ -145,7 +133,7 @@ fn c_server_monitor_mode_serves_the_traversal_and_reports_it() {
 #[test]
 fn c_server_benign_file_requests_are_untouched_and_silent() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     for endpoint in ["fopen", "open"] {
         let r = server.get(&uri(endpoint, "hello.txt"));
         assert_eq!(
@@ -160,7 +148,7 @@ fn c_server_benign_file_requests_are_untouched_and_silent() {
 #[test]
 fn c_server_dlopen_of_a_traversed_library_path_is_blocked() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = server.get(&uri("dlopen", "../../../../../tmp/evil.so"));
     assert!(r.body.contains("errno=13"), "{r:?}");
     expect_detection(&sb, "dlopen", "block");
@@ -169,7 +157,7 @@ fn c_server_dlopen_of_a_traversed_library_path_is_blocked() {
 #[test]
 fn c_server_monitor_mode_loads_a_traversed_library_and_reports_it() {
     let sb = Sandbox::new("monitor", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     // The docroot is five levels below /: climb to / and name a real library.
     let lib = shim::victim("libearly.so");
     let arg = format!("../../../../..{}", lib.display());
@@ -186,7 +174,7 @@ fn c_server_monitor_mode_loads_a_traversed_library_and_reports_it() {
 fn c_server_keeps_serving_on_a_keep_alive_connection_after_a_block() {
     use std::io::Write;
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     s.set_read_timeout(Some(shim::PATIENCE)).expect("timeout");
     let attack = format!(
@@ -209,7 +197,7 @@ fn c_server_keeps_serving_on_a_keep_alive_connection_after_a_block() {
 #[test]
 fn python_app_block_mode_refuses_command_injection_and_path_traversal() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     // CPython's subprocess searches PATH itself and calls execv() on each candidate.
     for (endpoint, function) in [("popen", "execv"), ("exec", "execv")] {
         let r = server.get(&uri(endpoint, CMD_INJECTION));
@@ -236,7 +224,7 @@ fn python_app_block_mode_refuses_command_injection_and_path_traversal() {
 #[test]
 fn python_app_monitor_mode_reports_without_changing_behaviour() {
     let sb = Sandbox::new("monitor", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = server.get(&uri("exec", CMD_INJECTION));
     assert!(r.body.contains("uid="), "{r:?}");
     expect_detection(&sb, "execv", "alert");
@@ -245,7 +233,7 @@ fn python_app_monitor_mode_reports_without_changing_behaviour() {
 #[test]
 fn python_app_benign_requests_are_untouched_and_silent() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     for endpoint in ["popen", "exec"] {
         let r = server.get(&uri(endpoint, "world"));
         assert_eq!(

@@ -5,21 +5,9 @@
 
 use std::process::Command;
 
-use shim::{Sandbox, Server, enc, python, script, victim};
+use shim::{Sandbox, enc};
 
 const TAUTOLOGY: &str = "x' OR '1'='1";
-
-fn c_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(victim("http_server"));
-    cmd.arg(&sb.docroot);
-    Server::start(cmd)
-}
-
-fn py_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(python());
-    cmd.arg(script("app.py")).arg(&sb.docroot);
-    Server::start(cmd)
-}
 
 fn sqli_event(sb: &Sandbox, decision: &str) -> serde_json::Value {
     sb.wait_detection(&format!("sqli {decision}"), |e| {
@@ -30,7 +18,7 @@ fn sqli_event(sb: &Sandbox, decision: &str) -> serde_json::Value {
 #[test]
 fn c_server_injected_query_fails_with_sqlites_own_not_authorized() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = server.get(&format!("/sqlite?arg={}", enc(TAUTOLOGY)));
     assert_eq!(r.status, 500, "{r:?}");
     assert!(
@@ -50,7 +38,7 @@ fn c_server_injected_query_fails_with_sqlites_own_not_authorized() {
 #[test]
 fn python_sqlite3_module_raises_database_error_when_blocked() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = server.get(&format!("/sqlite?arg={}", enc(TAUTOLOGY)));
     assert!(
         r.body.contains("DatabaseError: not authorized"),
@@ -65,7 +53,7 @@ fn python_sqlite3_module_raises_database_error_when_blocked() {
 #[test]
 fn python_parameterised_query_with_the_same_value_is_not_flagged() {
     let sb = Sandbox::new("block", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = server.get(&format!("/sqlite_param?arg={}", enc(TAUTOLOGY)));
     assert_eq!(
         (r.status, r.body.as_str()),
@@ -78,7 +66,7 @@ fn python_parameterised_query_with_the_same_value_is_not_flagged() {
 #[test]
 fn python_monitor_mode_returns_the_injected_rows_and_reports() {
     let sb = Sandbox::new("monitor", "");
-    let server = py_server(&sb);
+    let server = sb.py_server();
     let r = server.get(&format!("/sqlite?arg={}", enc(TAUTOLOGY)));
     assert_eq!(r.status, 200, "{r:?}");
     assert!(

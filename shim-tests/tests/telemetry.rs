@@ -12,12 +12,6 @@ use shim::{Sandbox, Server, enc, victim};
 
 const TRAVERSAL: &str = "../../../../../etc/hostname";
 
-fn c_server(sb: &Sandbox) -> Server {
-    let mut cmd = sb.command(victim("http_server"));
-    cmd.arg(&sb.docroot);
-    Server::start(cmd)
-}
-
 fn attack(server: &Server) -> shim::Response {
     server.get(&format!("/fopen?arg={}", enc(TRAVERSAL)))
 }
@@ -37,7 +31,7 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
 #[test]
 fn detection_events_carry_the_call_stack_and_the_request() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack(&server);
     let ev = sb.wait_detection("traversal", |e| e["librasp"]["detector"] == "path");
     let stack: Vec<&str> = ev["librasp"]["stack"]
@@ -60,7 +54,7 @@ fn detection_events_carry_the_call_stack_and_the_request() {
 #[test]
 fn a_forked_child_reports_its_own_events() {
     let sb = Sandbox::new("block", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     let r = server.get(&format!("/exec?arg={}", enc("x; id")));
     assert!(r.body.contains("errno=13"), "{r:?}");
     let ev = sb.wait_detection("exec in child", |e| {
@@ -95,7 +89,7 @@ fn cef_format_writes_cef_lines() {
         ),
     )
     .expect("policy");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack(&server);
     eventually("a CEF detection", || {
         std::fs::read_to_string(&sb.events)
@@ -120,7 +114,7 @@ fn redaction_keeps_only_the_matched_span() {
         ),
     )
     .expect("policy");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack(&server);
     let ev = sb.wait_detection("redacted", |e| e["librasp"]["detector"] == "path");
     let arg = ev["librasp"]["sink"]["argument"]
@@ -143,7 +137,7 @@ fn redaction_keeps_only_the_matched_span() {
 #[test]
 fn a_rotated_log_is_reopened() {
     let sb = Sandbox::new("monitor", "");
-    let server = c_server(&sb);
+    let server = sb.c_server();
     attack(&server);
     sb.wait_detection("first", |_| true);
     let rotated = sb.dir.join("events.jsonl.1");
