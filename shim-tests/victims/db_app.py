@@ -1,6 +1,6 @@
 """A deliberately vulnerable web app over real database drivers, for librasp's shim tests.
 
-GET /<driver>?arg=X runs  SELECT body FROM librasp_notes WHERE title = 'X'  built by string
+GET /<driver>?arg=X runs  SELECT body FROM librasp_notes_v2 WHERE title = 'X'  built by string
 formatting; GET /<driver>_param?arg=X runs the same query with X bound as a parameter.
 Drivers: psycopg2 (bundled private libpq), pg8000 (PostgreSQL wire protocol in Python),
 mysqlclient (system libmariadb), pymysql (MySQL wire protocol in Python).
@@ -40,15 +40,32 @@ def placeholder(driver):
 
 
 def setup():
-    for driver in ("psycopg2", "mysqlclient"):
-        con = connect(driver)
-        cur = con.cursor()
-        cur.execute("CREATE TABLE IF NOT EXISTS librasp_notes (title VARCHAR(64), body VARCHAR(64))")
-        cur.execute("DELETE FROM librasp_notes")
-        for row in ROWS:
-            cur.execute("INSERT INTO librasp_notes VALUES (%s, %s)", row)
-        con.commit()
-        con.close()
+    """Creates the notes table once; safe when several test apps start at the same time
+    (rows are keyed by title and inserted only when missing, never deleted)."""
+    statements = {
+        "psycopg2": (
+            "CREATE TABLE IF NOT EXISTS librasp_notes_v2 (title VARCHAR(64) PRIMARY KEY, body VARCHAR(64))",
+            "INSERT INTO librasp_notes_v2 VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        ),
+        "mysqlclient": (
+            "CREATE TABLE IF NOT EXISTS librasp_notes_v2 (title VARCHAR(64) PRIMARY KEY, body VARCHAR(64))",
+            "INSERT IGNORE INTO librasp_notes_v2 VALUES (%s, %s)",
+        ),
+    }
+    for driver, (create, insert) in statements.items():
+        for attempt in range(5):
+            try:
+                con = connect(driver)
+                cur = con.cursor()
+                cur.execute(create)
+                for row in ROWS:
+                    cur.execute(insert, row)
+                con.commit()
+                con.close()
+                break
+            except Exception:  # a concurrent CREATE can race in PostgreSQL's catalog: retry
+                if attempt == 4:
+                    raise
 
 
 def still_usable(con):
@@ -89,10 +106,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             cur = con.cursor()
             if name.endswith("_param"):
-                sql = "SELECT body FROM librasp_notes WHERE title = " + placeholder(driver)
+                sql = "SELECT body FROM librasp_notes_v2 WHERE title = " + placeholder(driver)
                 cur.execute(sql, (arg,))
             else:
-                cur.execute(f"SELECT body FROM librasp_notes WHERE title = '{arg}'")
+                cur.execute(f"SELECT body FROM librasp_notes_v2 WHERE title = '{arg}'")
             rows = cur.fetchall()
             self.reply(200, "".join(f"{r[0]}\n" for r in rows))
         except Exception as e:  # the drivers' own error types, reported as the app sees them
