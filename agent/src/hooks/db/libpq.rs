@@ -7,6 +7,7 @@
 //! with none.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::ptr::null;
 
 use policy::SqlDialect;
 
@@ -63,169 +64,113 @@ unsafe fn refused(function: &'static str, query: *const c_char) -> Option<std::f
     sql_refused(function, SqlDialect::Postgresql, text).map(|rule| refusal_statement(&rule, '"'))
 }
 
-/// Interposes `PQexec`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQexec(conn: Conn, query: *const c_char) -> PgResult {
-    let Some(f) = real(&REAL_PQEXEC, PQexec as *const () as usize) else {
-        return std::ptr::null_mut();
+/// Declares a hook over `(conn, query)`.
+macro_rules! query_hook {
+    ($name:ident, $real:ident, $ret:ty, $missing:expr) => {
+        #[doc = concat!("Interposes `", stringify!($name), "`.")]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(conn: Conn, query: *const c_char) -> $ret {
+            let Some(f) = real(&$real, $name as *const () as usize) else {
+                return $missing;
+            };
+            // SAFETY: the caller's query is a C string.
+            match unsafe { refused(stringify!($name), query) } {
+                // SAFETY: forwarding to the real function with our statement.
+                Some(stmt) => unsafe { f(conn, stmt.as_ptr()) },
+                // SAFETY: forwarding the caller's arguments to the real function.
+                None => unsafe { f(conn, query) },
+            }
+        }
     };
-    // SAFETY: the caller's query is a C string.
-    match unsafe { refused("PQexec", query) } {
-        // SAFETY: forwarding to the real function (with our statement when refused).
-        Some(stmt) => unsafe { f(conn, stmt.as_ptr()) },
-        // SAFETY: as above.
-        None => unsafe { f(conn, query) },
-    }
 }
 
-/// Interposes `PQexecParams`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQexecParams(
-    conn: Conn,
-    command: *const c_char,
-    n_params: c_int,
-    types: *const Oid,
-    values: *const *const c_char,
-    lengths: *const c_int,
-    formats: *const c_int,
-    result_format: c_int,
-) -> PgResult {
-    let Some(f) = real(&REAL_PQEXECPARAMS, PQexecParams as *const () as usize) else {
-        return std::ptr::null_mut();
+/// Declares a hook over `(conn, command, nParams, types, values, lengths, formats, resultFormat)`;
+/// a refused command is sent with no parameters.
+macro_rules! params_hook {
+    ($name:ident, $real:ident, $ret:ty, $missing:expr) => {
+        #[doc = concat!("Interposes `", stringify!($name), "`.")]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(
+            conn: Conn,
+            command: *const c_char,
+            n_params: c_int,
+            types: *const Oid,
+            values: *const *const c_char,
+            lengths: *const c_int,
+            formats: *const c_int,
+            result_format: c_int,
+        ) -> $ret {
+            let Some(f) = real(&$real, $name as *const () as usize) else {
+                return $missing;
+            };
+            // SAFETY: the caller's command is a C string.
+            match unsafe { refused(stringify!($name), command) } {
+                // SAFETY: our statement takes no parameters.
+                Some(stmt) => unsafe {
+                    f(
+                        conn,
+                        stmt.as_ptr(),
+                        0,
+                        null(),
+                        null(),
+                        null(),
+                        null(),
+                        result_format,
+                    )
+                },
+                // SAFETY: forwarding the caller's arguments to the real function.
+                None => unsafe {
+                    f(
+                        conn,
+                        command,
+                        n_params,
+                        types,
+                        values,
+                        lengths,
+                        formats,
+                        result_format,
+                    )
+                },
+            }
+        }
     };
-    // SAFETY: the caller's command is a C string.
-    match unsafe { refused("PQexecParams", command) } {
-        // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe {
-            f(
-                conn,
-                stmt.as_ptr(),
-                0,
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                result_format,
-            )
-        },
-        // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe {
-            f(
-                conn,
-                command,
-                n_params,
-                types,
-                values,
-                lengths,
-                formats,
-                result_format,
-            )
-        },
-    }
 }
 
-/// Interposes `PQprepare`: a refused statement fails to prepare.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQprepare(
-    conn: Conn,
-    name: *const c_char,
-    query: *const c_char,
-    n_params: c_int,
-    types: *const Oid,
-) -> PgResult {
-    let Some(f) = real(&REAL_PQPREPARE, PQprepare as *const () as usize) else {
-        return std::ptr::null_mut();
+/// Declares a hook over `(conn, name, query, nParams, types)`: a refused statement fails to
+/// prepare.
+macro_rules! prepare_hook {
+    ($name:ident, $real:ident, $ret:ty, $missing:expr) => {
+        #[doc = concat!("Interposes `", stringify!($name), "`.")]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(
+            conn: Conn,
+            name: *const c_char,
+            query: *const c_char,
+            n_params: c_int,
+            types: *const Oid,
+        ) -> $ret {
+            let Some(f) = real(&$real, $name as *const () as usize) else {
+                return $missing;
+            };
+            // SAFETY: the caller's query is a C string.
+            match unsafe { refused(stringify!($name), query) } {
+                // SAFETY: our statement takes no parameters.
+                Some(stmt) => unsafe { f(conn, name, stmt.as_ptr(), 0, null()) },
+                // SAFETY: forwarding the caller's arguments to the real function.
+                None => unsafe { f(conn, name, query, n_params, types) },
+            }
+        }
     };
-    // SAFETY: the caller's query is a C string.
-    match unsafe { refused("PQprepare", query) } {
-        // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe { f(conn, name, stmt.as_ptr(), 0, std::ptr::null()) },
-        // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe { f(conn, name, query, n_params, types) },
-    }
 }
 
-/// Interposes `PQsendQuery`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQsendQuery(conn: Conn, query: *const c_char) -> c_int {
-    let Some(f) = real(&REAL_PQSENDQUERY, PQsendQuery as *const () as usize) else {
-        return 0;
-    };
-    // SAFETY: the caller's query is a C string.
-    match unsafe { refused("PQsendQuery", query) } {
-        // SAFETY: forwarding to the real function with our statement.
-        Some(stmt) => unsafe { f(conn, stmt.as_ptr()) },
-        // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe { f(conn, query) },
-    }
-}
-
-/// Interposes `PQsendQueryParams`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQsendQueryParams(
-    conn: Conn,
-    command: *const c_char,
-    n_params: c_int,
-    types: *const Oid,
-    values: *const *const c_char,
-    lengths: *const c_int,
-    formats: *const c_int,
-    result_format: c_int,
-) -> c_int {
-    let Some(f) = real(
-        &REAL_PQSENDQUERYPARAMS,
-        PQsendQueryParams as *const () as usize,
-    ) else {
-        return 0;
-    };
-    // SAFETY: the caller's command is a C string.
-    match unsafe { refused("PQsendQueryParams", command) } {
-        // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe {
-            f(
-                conn,
-                stmt.as_ptr(),
-                0,
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                result_format,
-            )
-        },
-        // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe {
-            f(
-                conn,
-                command,
-                n_params,
-                types,
-                values,
-                lengths,
-                formats,
-                result_format,
-            )
-        },
-    }
-}
-
-/// Interposes `PQsendPrepare`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn PQsendPrepare(
-    conn: Conn,
-    name: *const c_char,
-    query: *const c_char,
-    n_params: c_int,
-    types: *const Oid,
-) -> c_int {
-    let Some(f) = real(&REAL_PQSENDPREPARE, PQsendPrepare as *const () as usize) else {
-        return 0;
-    };
-    // SAFETY: the caller's query is a C string.
-    match unsafe { refused("PQsendPrepare", query) } {
-        // SAFETY: our statement takes no parameters.
-        Some(stmt) => unsafe { f(conn, name, stmt.as_ptr(), 0, std::ptr::null()) },
-        // SAFETY: forwarding the caller's arguments to the real function.
-        None => unsafe { f(conn, name, query, n_params, types) },
-    }
-}
+query_hook!(PQexec, REAL_PQEXEC, PgResult, std::ptr::null_mut());
+query_hook!(PQsendQuery, REAL_PQSENDQUERY, c_int, 0);
+params_hook!(
+    PQexecParams,
+    REAL_PQEXECPARAMS,
+    PgResult,
+    std::ptr::null_mut()
+);
+params_hook!(PQsendQueryParams, REAL_PQSENDQUERYPARAMS, c_int, 0);
+prepare_hook!(PQprepare, REAL_PQPREPARE, PgResult, std::ptr::null_mut());
+prepare_hook!(PQsendPrepare, REAL_PQSENDPREPARE, c_int, 0);
