@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
@@ -18,9 +19,9 @@ use super::decode::{MAX_NAME_IN_ORIGIN, lossy, truncate_str};
 use crate::config::ExtractionSettings;
 use crate::input::Input;
 
-/// Inputs of an ordinary request; the first allocations are sized for it so that the common
-/// case never regrows.
-const TYPICAL_INPUTS: usize = 64;
+/// Inputs of an ordinary request (a 2 KiB form or JSON request yields about 120); the first
+/// allocations are sized for it so that the common case never regrows.
+const TYPICAL_INPUTS: usize = 128;
 
 /// Collects the inputs of every request in one captured buffer.
 pub(crate) struct Collector {
@@ -35,6 +36,8 @@ pub(crate) struct Collector {
     seed: u64,
     /// Reused buffer for origins built from a prefix and a name.
     scratch: String,
+    /// Reused buffer for the name hashes of a urlencoded list.
+    hashes: Vec<u64>,
     /// `(value length, index)` of every kept input; built once the count limit is reached.
     shortest: Option<BinaryHeap<Reverse<(usize, usize)>>>,
 }
@@ -53,6 +56,7 @@ impl Collector {
             ),
             seed: RandomState::new().hash_one(0x5eed_u64) | 1,
             scratch: String::new(),
+            hashes: Vec::new(),
             shortest: None,
         }
     }
@@ -64,29 +68,59 @@ impl Collector {
             return;
         }
         let hash = pair_hash(self.seed, origin, &value);
-        if let Some(&idx) = self.seen.get(&hash) {
-            if self
-                .inputs
-                .get(idx)
-                .is_some_and(|i| i.origin == origin && i.value == value)
-            {
-                return;
-            }
-        }
-        if self.inputs.len() < self.max_inputs {
-            if self.total_bytes + len > self.max_total_bytes {
-                return;
-            }
-            let idx = self.inputs.len();
-            self.inputs.push(Input::new(origin, value));
-            self.total_bytes += len;
-            self.seen.entry(hash).or_insert(idx);
-            if let Some(heap) = &mut self.shortest {
-                heap.push(Reverse((len, idx)));
+        if self.inputs.len() >= self.max_inputs {
+            let duplicate = self.seen.get(&hash).is_some_and(|&idx| {
+                self.inputs
+                    .get(idx)
+                    .is_some_and(|i| i.origin == origin && i.value == value)
+            });
+            if !duplicate {
+                self.replace_shortest(origin, value, hash);
             }
             return;
         }
-        self.replace_shortest(origin, value, hash);
+        if self.total_bytes + len > self.max_total_bytes {
+            return;
+        }
+        let idx = self.inputs.len();
+        match self.seen.entry(hash) {
+            Entry::Occupied(kept) => {
+                let duplicate = self
+                    .inputs
+                    .get(*kept.get())
+                    .is_some_and(|i| i.origin == origin && i.value == value);
+                if duplicate {
+                    return;
+                }
+                // A hash collision: keep both inputs, the table keeps pointing at the first.
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(idx);
+            }
+        }
+        self.inputs.push(Input::new(origin, value));
+        self.total_bytes += len;
+        if let Some(heap) = &mut self.shortest {
+            heap.push(Reverse((len, idx)));
+        }
+    }
+
+    /// Seeded hash of one string (names, to spot repeated parameters).
+    pub(crate) fn hash_str(&self, s: &str) -> u64 {
+        pair_hash(self.seed, "", s)
+    }
+
+    /// An empty buffer for [`Self::hash_str`] values, to give back with
+    /// [`Self::return_hashes`] so that its allocation is reused.
+    pub(crate) fn take_hashes(&mut self) -> Vec<u64> {
+        let mut hashes = std::mem::take(&mut self.hashes);
+        hashes.clear();
+        hashes
+    }
+
+    /// Gives back the buffer taken with [`Self::take_hashes`].
+    pub(crate) fn return_hashes(&mut self, hashes: Vec<u64>) {
+        self.hashes = hashes;
     }
 
     /// Decodes `bytes` as lossy UTF-8 and adds the result.

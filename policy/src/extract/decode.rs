@@ -14,41 +14,57 @@ use super::collect::Collector;
 /// where a value came from; a 60 KiB key name would only bloat events.
 pub(crate) const MAX_NAME_IN_ORIGIN: usize = 64;
 
+/// Below this many bytes a plain loop finds a byte faster than `memchr`'s vector set-up.
+const SHORT_SCAN: usize = 32;
+
+/// Offset of the next `%` (or `+` when `plus_as_space`) in `bytes`.
+fn next_special(bytes: &[u8], plus_as_space: bool) -> Option<usize> {
+    if bytes.len() < SHORT_SCAN {
+        bytes
+            .iter()
+            .position(|&b| b == b'%' || (plus_as_space && b == b'+'))
+    } else if plus_as_space {
+        memchr::memchr2(b'%', b'+', bytes)
+    } else {
+        memchr::memchr(b'%', bytes)
+    }
+}
+
 /// Decodes `%XX` escapes (and `+` as space when `plus_as_space`); borrows when unchanged.
 pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]> {
-    let needs_work = if plus_as_space {
-        memchr::memchr2(b'%', b'+', input).is_some()
-    } else {
-        memchr::memchr(b'%', input).is_some()
-    };
-    if !needs_work {
+    let Some(mut at) = next_special(input, plus_as_space) else {
         return Cow::Borrowed(input);
-    }
+    };
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'+' if plus_as_space => {
+    let mut rest = input;
+    loop {
+        // Copy the run up to the special byte whole.
+        out.extend_from_slice(rest.get(..at).unwrap_or(b""));
+        let used = match rest.get(at) {
+            Some(b'+') => {
                 out.push(b' ');
-                i += 1;
+                1
             }
-            b'%' => match escape_at(input, i) {
+            _ => match escape_at(rest, at) {
                 Some(v) => {
                     out.push(v);
-                    i += 3;
+                    3
                 }
                 None => {
                     out.push(b'%');
-                    i += 1;
+                    1
                 }
             },
-            _ => {
-                out.push(b);
-                i += 1;
+        };
+        rest = rest.get(at + used..).unwrap_or(b"");
+        match next_special(rest, plus_as_space) {
+            Some(next) => at = next,
+            None => {
+                out.extend_from_slice(rest);
+                return Cow::Owned(out);
             }
         }
     }
-    Cow::Owned(out)
 }
 
 /// The byte encoded by a valid `%XX` escape starting at `i`.
@@ -95,7 +111,8 @@ fn lossy_cow(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
 /// that still leaves an escape. Returns `(final, once_decoded_if_different)`.
 pub(crate) fn decode_value(raw: &[u8], plus_as_space: bool) -> (Cow<'_, str>, Option<String>) {
     let once = percent_decode(raw, plus_as_space);
-    if has_escape(&once) {
+    // Left borrowed, `raw` holds no `%` at all.
+    if matches!(once, Cow::Owned(_)) && has_escape(&once) {
         let twice = lossy_cow(percent_decode(&once, plus_as_space)).into_owned();
         (Cow::Owned(twice), Some(lossy(&once).into_owned()))
     } else {
@@ -138,18 +155,12 @@ pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
 struct Param<'a> {
     name: Cow<'a, str>,
     value: Cow<'a, str>,
-    once: Option<String>,
 }
 
-/// Extracts an `application/x-www-form-urlencoded` list (query string or form body).
-///
-/// Produces `<carrier>key` = each parameter name, `<carrier>.<name>` = each value (see
-/// [`decode_value`]), and, for a name given more than once, `<carrier>.<name>` = the values
-/// joined with `,` — what many frameworks (Spring, ASP.NET, Express handlers that call
-/// `String()`) hand to code that reads a repeated parameter as one string.
-pub(crate) fn push_urlencoded(c: &mut Collector, carrier: &str, text: &[u8]) {
-    let params: Vec<Param> = text
-        .split(|&b| b == b'&')
+/// The non-empty `name=value` pairs of a urlencoded list, decoded (see [`decode_value`]);
+/// the once-decoded form of a twice-decoded value is returned with it.
+fn params(text: &[u8]) -> impl Iterator<Item = (Param<'_>, Option<String>)> {
+    text.split(|&b| b == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = match memchr::memchr(b'=', pair) {
@@ -158,34 +169,55 @@ pub(crate) fn push_urlencoded(c: &mut Collector, carrier: &str, text: &[u8]) {
             };
             let (name, _) = decode_value(name, true);
             let (value, once) = decode_value(value.unwrap_or(b""), true);
-            Param { name, value, once }
+            (Param { name, value }, once)
         })
-        .collect();
+}
 
-    let mut by_name: Vec<&Param> = params.iter().collect();
-    by_name.sort_by(|a, b| a.name.cmp(&b.name));
-    let joined: Vec<(String, String)> = by_name
-        .chunk_by(|a, b| a.name == b.name)
-        .filter(|group| group.len() > 1)
-        .map(|group| {
-            let values: Vec<&str> = group.iter().map(|p| p.value.as_ref()).collect();
-            (
-                origin(carrier, group.first().map_or("", |p| &p.name)),
-                values.join(","),
-            )
-        })
-        .collect();
-
-    let key_origin = format!("{carrier}key");
-    for p in params {
+/// Extracts an `application/x-www-form-urlencoded` list (query string or form body).
+///
+/// Produces `<carrier>key` = each parameter name, `<carrier>.<name>` = each value (see
+/// [`decode_value`]), and, for a name given more than once, `<carrier>.<name>` = the values
+/// joined with `,` — what many frameworks (Spring, ASP.NET, Express handlers that call
+/// `String()`) hand to code that reads a repeated parameter as one string.
+///
+/// Cost: one decoding pass that reports the values as it goes; repeated names are spotted by
+/// a hash of each name, and only then is the list decoded again to join their values.
+pub(crate) fn push_urlencoded(c: &mut Collector, carrier: &str, text: &[u8]) {
+    let key_origin: Cow<'_, str> = match carrier {
+        "query" => Cow::Borrowed("querykey"),
+        "form" => Cow::Borrowed("formkey"),
+        _ => Cow::Owned(format!("{carrier}key")),
+    };
+    let mut name_hashes = c.take_hashes();
+    for (p, once) in params(text) {
+        name_hashes.push(c.hash_str(&p.name));
         c.push_named(carrier, &p.name, false, p.value);
-        if let Some(once) = p.once {
+        if let Some(once) = once {
             c.push_named(carrier, &p.name, false, Cow::Owned(once));
         }
         c.push(&key_origin, p.name);
     }
-    for (origin, value) in joined {
-        c.push(&origin, Cow::Owned(value));
+    name_hashes.sort_unstable();
+    let repeated = name_hashes.windows(2).any(|w| w.first() == w.get(1));
+    c.return_hashes(name_hashes);
+    if repeated {
+        push_joined(c, carrier, text);
+    }
+}
+
+/// For every name given more than once, `<carrier>.<name>` = its values joined with `,`,
+/// in name order.
+#[cold]
+fn push_joined(c: &mut Collector, carrier: &str, text: &[u8]) {
+    let params: Vec<Param> = params(text).map(|(p, _)| p).collect();
+    let mut by_name: Vec<&Param> = params.iter().collect();
+    by_name.sort_by(|a, b| a.name.cmp(&b.name));
+    for group in by_name.chunk_by(|a, b| a.name == b.name) {
+        if group.len() > 1 {
+            let values: Vec<&str> = group.iter().map(|p| p.value.as_ref()).collect();
+            let name = group.first().map_or("", |p| &p.name);
+            c.push(&origin(carrier, name), Cow::Owned(values.join(",")));
+        }
     }
 }
 

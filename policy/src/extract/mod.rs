@@ -34,6 +34,7 @@ mod multipart;
 pub mod raw;
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -401,8 +402,12 @@ fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 /// input there, while its segments are too short to match anything.
 fn push_path(c: &mut Collector, path: &[u8]) {
     let segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
+    let mut origin = String::new();
     for (i, segment) in segments.enumerate() {
-        push_decoded(c, &format!("path[{i}]"), segment, false);
+        origin.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(origin, "path[{i}]");
+        push_decoded(c, &origin, segment, false);
     }
     if path.len() > 1 {
         push_decoded(c, "path", path, false);
@@ -461,19 +466,21 @@ fn push_body(
     let mime = content_type
         .and_then(|ct| ct.split(|&b| b == b';').next())
         .unwrap_or(b"")
-        .trim_ascii()
-        .to_ascii_lowercase();
-    if mime == b"application/x-www-form-urlencoded" {
+        .trim_ascii();
+    if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
         push_urlencoded(c, "form", body);
         return;
     }
-    if mime.starts_with(b"multipart/") {
+    let multipart = mime
+        .get(..b"multipart/".len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"multipart/"));
+    if multipart {
         if let Some(boundary) = content_type.and_then(multipart::boundary) {
             multipart::extract(body, &boundary, c);
             return;
         }
     }
-    let json_type = memchr::memmem::find(&mime, b"json").is_some();
+    let json_type = mime.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
     let looks_json = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['));
     if (json_type || looks_json) && json::extract(body, limits.max_depth, c) {
         return;
