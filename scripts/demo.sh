@@ -10,7 +10,7 @@ ROOT=$PWD
 OUT=$ROOT/target/demo
 mkdir -p "$OUT/files"
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --demo
 echo "==> building librasp.so and rasp (release)"
 cargo build --release --quiet -p librasp-agent -p rasp
 cc -O1 -pthread -o "$OUT/app" examples/demo-app/app.c -l:libsqlite3.so.0
