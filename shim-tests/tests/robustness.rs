@@ -141,3 +141,37 @@ fn thirty_two_threads_hitting_sinks_concurrently_get_their_own_verdicts() {
         "no benign popen was flagged"
     );
 }
+
+#[test]
+fn rasp_disable_loads_the_agent_but_changes_and_reports_nothing() {
+    let sb = Sandbox::new("block", "");
+    let plain = run_within(Command::new(victim("errno_probe")), Duration::from_secs(30));
+    let mut cmd = sb.command(victim("errno_probe"));
+    cmd.env("RASP_DISABLE", "1");
+    let disabled = run_within(cmd, Duration::from_secs(30));
+    assert_eq!(stdout(&disabled), stdout(&plain));
+    let mut flood = sb.command(victim("flood"));
+    flood.env("RASP_DISABLE", "1").arg("1");
+    let out = run_within(flood, Duration::from_secs(30));
+    assert_eq!(stdout(&out), "refused 0\n", "nothing is blocked");
+    assert!(
+        sb.events().is_empty(),
+        "not even agent_start: {:?}",
+        sb.events()
+    );
+}
+
+#[test]
+fn rasp_mode_overrides_the_policy_file() {
+    let sb = Sandbox::new("monitor", "");
+    let mut flood = sb.command(victim("flood"));
+    flood.env("RASP_MODE", "block").arg("1");
+    let out = run_within(flood, Duration::from_secs(30));
+    assert_eq!(stdout(&out), "refused 1\n");
+    let start = sb
+        .events()
+        .into_iter()
+        .find(|e| e["event"]["action"] == "agent_start")
+        .expect("announced");
+    assert_eq!(start["librasp"]["mode"], "block");
+}
