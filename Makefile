@@ -17,8 +17,10 @@ test: deps ## Every test: unit, corpus, property and shim tests (installs what t
 	$(CARGO) build -p librasp-agent
 	$(CARGO) test --workspace
 
-bench: ## Criterion benchmarks of the detection hot paths
+bench: ## Criterion benchmarks: detection hot paths, and the agent's overhead on a real server
 	$(CARGO) bench -p librasp-policy
+	$(CARGO) build --release -p librasp-agent
+	RASP_LIB=$(CURDIR)/target/release/librasp.so $(CARGO) bench -p librasp-shim-tests --bench overhead
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
