@@ -13,18 +13,17 @@
 //! Concurrency: each connection sits behind a [`TryLock`], held only for memcpy-sized work and
 //! never waited on, so a hook interrupted by a signal, or a child forked while another thread
 //! held the lock, cannot deadlock.
-//! Connection slots are allocated on first use and never freed (they are reused for the same
-//! fd number), so a slot pointer, once read, stays valid.
+//! Connection slots live in an [`FdSlots`] table: allocated on first use, never freed.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 use policy::Engine;
 use policy::engine::RequestContext;
 
-use crate::fdtable::MAX_FDS;
+use crate::fdslots::FdSlots;
 use crate::sockaddr;
 use crate::stats;
 use crate::trylock::TryLock;
@@ -55,8 +54,7 @@ impl Conn {
     }
 }
 
-static CONNS: [AtomicPtr<Conn>; MAX_FDS] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_FDS];
+static CONNS: FdSlots<Conn> = FdSlots::new();
 static RING: [AtomicI32; RING_SIZE] = [const { AtomicI32::new(-1) }; RING_SIZE];
 static RING_NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -66,36 +64,14 @@ thread_local! {
 }
 
 fn existing(fd: i32) -> Option<&'static Conn> {
-    let slot = usize::try_from(fd).ok().and_then(|i| CONNS.get(i))?;
-    // SAFETY: non-null slot pointers come from `Box::into_raw` and are never freed.
-    unsafe { slot.load(Ordering::Acquire).as_ref() }
+    CONNS.get(fd)
 }
 
 fn get_or_create(fd: i32) -> Option<&'static Conn> {
-    let slot = usize::try_from(fd).ok().and_then(|i| CONNS.get(i))?;
-    if let Some(c) = existing(fd) {
-        return Some(c);
-    }
-    let fresh = Box::into_raw(Box::new(Conn {
+    CONNS.get_or_insert_with(fd, || Conn {
         responded: AtomicBool::new(false),
         data: TryLock::new(ConnData::default()),
-    }));
-    match slot.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        // SAFETY: we just installed `fresh`, which is never freed.
-        Ok(_) => Some(unsafe { &*fresh }),
-        Err(winner) => {
-            // SAFETY: `fresh` was never shared; `winner` is a live, never-freed slot.
-            unsafe {
-                drop(Box::from_raw(fresh));
-                winner.as_ref()
-            }
-        }
-    }
+    })
 }
 
 /// Milliseconds on the monotonic clock (vDSO, no syscall).

@@ -29,6 +29,9 @@ pub(crate) enum FdKind {
     OtherSocket = 4,
     /// An outbound connection known not to be a database (or encrypted): nothing to watch.
     OutboundOther = 5,
+    /// An outbound connection known to be a database: its writes are checked, its reads
+    /// (result rows) are not looked at.
+    OutboundDb = 6,
 }
 
 static KINDS: [AtomicU8; MAX_FDS] = [const { AtomicU8::new(0) }; MAX_FDS];
@@ -46,6 +49,7 @@ pub(crate) fn kind(fd: i32) -> FdKind {
         Some(3) => FdKind::Outbound,
         Some(4) => FdKind::OtherSocket,
         Some(5) => FdKind::OutboundOther,
+        Some(6) => FdKind::OutboundDb,
         _ => FdKind::Unknown,
     }
 }

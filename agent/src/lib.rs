@@ -26,6 +26,7 @@ mod cgi;
 mod diag;
 mod errno;
 mod event;
+mod fdslots;
 mod fdtable;
 mod guard;
 mod hooks;

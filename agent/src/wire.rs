@@ -6,49 +6,27 @@
 //! Every outbound connection gets a small recogniser at `connect`. Its first bytes (and, for
 //! MySQL, whose server speaks first, the greeting it reads) classify it; once it is known not
 //! to be a database its fd kind becomes [`FdKind::OutboundOther`] and later writes cost one
-//! table lookup. SQL found in a write is checked before the write happens; a refused statement
+//! table lookup; once known to be one it becomes [`FdKind::OutboundDb`] and its reads (result
+//! rows) are no longer looked at. SQL found in a write is checked before the write happens; a refused statement
 //! fails the write with EACCES, so the driver raises its normal I/O error (the connection is
 //! then lost — the driver cannot be asked to fail one statement). TLS-encrypted database
 //! connections are opaque and not inspected.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
-
 use policy::Sink;
 use policy::wire::{Protocol, SqlMessage, WireState};
 
-use crate::fdtable::{self, FdKind, MAX_FDS};
+use crate::fdslots::FdSlots;
+use crate::fdtable::{self, FdKind};
 use crate::sinks::{self, Delivery, Verdict};
 use crate::trylock::TryLock;
 
 /// One outbound connection's recogniser.
 type Slot = TryLock<WireState>;
 
-static SLOTS: [AtomicPtr<Slot>; MAX_FDS] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_FDS];
+static SLOTS: FdSlots<Slot> = FdSlots::new();
 
 fn slot(fd: i32) -> Option<&'static Slot> {
-    let cell = usize::try_from(fd).ok().and_then(|i| SLOTS.get(i))?;
-    // SAFETY: non-null pointers come from `Box::into_raw` below and are never freed.
-    if let Some(s) = unsafe { cell.load(Ordering::Acquire).as_ref() } {
-        return Some(s);
-    }
-    let fresh = Box::into_raw(Box::new(Slot::new(WireState::new())));
-    match cell.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        // SAFETY: installed just now, never freed.
-        Ok(_) => Some(unsafe { &*fresh }),
-        Err(winner) => {
-            // SAFETY: `fresh` was never shared; `winner` is a live slot.
-            unsafe {
-                drop(Box::from_raw(fresh));
-                winner.as_ref()
-            }
-        }
-    }
+    SLOTS.get_or_insert_with(fd, || Slot::new(WireState::new()))
 }
 
 /// `fd` was just connected: start recognising its traffic afresh.
@@ -89,26 +67,41 @@ pub(crate) fn before_send(fd: i32, bytes: &[u8]) -> Verdict {
 /// `bytes` were written to outbound `fd`.
 pub(crate) fn sent(fd: i32, bytes: &[u8]) {
     let Some(s) = slot(fd) else { return };
-    let settled = s.with(|st| {
+    if let Some(protocol) = s.with(|st| {
         st.on_send(bytes);
-        st.is_settled_not_database()
-    });
-    if settled == Some(true) {
-        fdtable::set(fd, FdKind::OutboundOther);
+        settled(st)
+    }) {
+        record(fd, protocol);
     }
 }
 
-/// The process received `bytes` on outbound `fd` (only needed until it is classified).
+/// Once classified, the connection's fd kind says what later calls must do: nothing (not a
+/// database), or check writes only (a database: its reads are result rows).
+fn settled(st: &WireState) -> Option<FdKind> {
+    if st.is_settled_not_database() {
+        Some(FdKind::OutboundOther)
+    } else if matches!(st.protocol(), Protocol::Postgres | Protocol::Mysql) {
+        Some(FdKind::OutboundDb)
+    } else {
+        None
+    }
+}
+
+fn record(fd: i32, kind: Option<FdKind>) {
+    if let Some(kind) = kind {
+        fdtable::set(fd, kind);
+    }
+}
+
+/// The process received `bytes` on an outbound `fd` not yet classified (MySQL's server speaks
+/// first).
 pub(crate) fn on_recv(fd: i32, bytes: &[u8]) {
     let Some(s) = slot(fd) else { return };
-    let settled = s.with(|st| {
-        if st.protocol() == Protocol::Unknown {
-            st.on_recv(bytes);
-        }
-        st.is_settled_not_database()
-    });
-    if settled == Some(true) {
-        fdtable::set(fd, FdKind::OutboundOther);
+    if let Some(kind) = s.with(|st| {
+        st.on_recv(bytes);
+        settled(st)
+    }) {
+        record(fd, kind);
     }
 }
 

@@ -79,7 +79,7 @@ unsafe fn observe_read(fd: c_int, bufs: Bufs, total: ssize_t) {
     if left == 0
         || matches!(
             kind,
-            FdKind::Plain | FdKind::OtherSocket | FdKind::OutboundOther
+            FdKind::Plain | FdKind::OtherSocket | FdKind::OutboundOther | FdKind::OutboundDb
         )
     {
         return;
@@ -142,7 +142,7 @@ unsafe fn before_write(fd: c_int, bufs: Bufs, total: usize) -> Result<Option<Vec
             });
             Ok(None)
         }
-        FdKind::Outbound => {
+        FdKind::Outbound | FdKind::OutboundDb => {
             let outcome = super::run_in_own_process(|| {
                 // SAFETY: per this function's contract.
                 let bytes = unsafe { gather(bufs, total) };
@@ -229,9 +229,9 @@ fn on_fd_gone(fd: c_int) {
                 capture::forget(fd);
             });
         }
-        _ => {
-            super::run_in_own_process(|| fdtable::set(fd, FdKind::Unknown));
-        }
+        // One atomic store, no getpid: `Unknown` only means "classify again", which is
+        // harmless even in a vfork child sharing the parent's table.
+        _ => fdtable::set(fd, FdKind::Unknown),
     }
 }
 
