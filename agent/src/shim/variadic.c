@@ -143,39 +143,45 @@ static int do_execl(int which, const char *path, char *const argv[], char *const
     return (int)syscall(SYS_execve, path, argv, envp);
 }
 
-__attribute__((visibility("default"))) int execl(const char *path, const char *arg, ...) {
-    va_list ap, ap2;
-    va_start(ap, arg);
-    va_copy(ap2, ap);
-    size_t n = count_args(arg, ap);
-    va_end(ap);
+/*
+ * The execl family with its arguments in `ap` (positioned after `arg`): counts them on a copy,
+ * collects them into a stack array and, for execle, reads the environment that follows the
+ * terminating NULL (which counting already consumed unless `arg` itself was the NULL).
+ */
+static int execl_va(int which, const char *path, const char *arg, va_list ap) {
+    va_list count;
+    va_copy(count, ap);
+    size_t n = count_args(arg, count);
+    char *const *envp = environ;
+    if (which == RASP_EXECLE) {
+        envp = va_arg(count, char *const *);
+    }
+    va_end(count);
     char *argv[n + 1];
-    collect_args(arg, ap2, argv, n);
-    va_end(ap2);
-    return do_execl(RASP_EXECL, path, argv, environ);
+    collect_args(arg, ap, argv, n);
+    return do_execl(which, path, argv, envp);
+}
+
+__attribute__((visibility("default"))) int execl(const char *path, const char *arg, ...) {
+    va_list ap;
+    va_start(ap, arg);
+    int r = execl_va(RASP_EXECL, path, arg, ap);
+    va_end(ap);
+    return r;
 }
 
 __attribute__((visibility("default"))) int execlp(const char *file, const char *arg, ...) {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, arg);
-    va_copy(ap2, ap);
-    size_t n = count_args(arg, ap);
+    int r = execl_va(RASP_EXECLP, file, arg, ap);
     va_end(ap);
-    char *argv[n + 1];
-    collect_args(arg, ap2, argv, n);
-    va_end(ap2);
-    return do_execl(RASP_EXECLP, file, argv, environ);
+    return r;
 }
 
 __attribute__((visibility("default"))) int execle(const char *path, const char *arg, ...) {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, arg);
-    va_copy(ap2, ap);
-    size_t n = count_args(arg, ap);
-    char *const *envp = va_arg(ap, char *const *);
+    int r = execl_va(RASP_EXECLE, path, arg, ap);
     va_end(ap);
-    char *argv[n + 1];
-    collect_args(arg, ap2, argv, n);
-    va_end(ap2);
-    return do_execl(RASP_EXECLE, path, argv, envp);
+    return r;
 }
