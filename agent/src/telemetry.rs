@@ -18,7 +18,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
@@ -36,6 +36,9 @@ enum Msg {
 struct Pipeline {
     pid: i32,
     tx: Sender<Msg>,
+    /// Events queued but not yet written. An empty channel is not enough to know the log is
+    /// up to date: the writer may hold an event it has taken but not written yet.
+    pending: &'static AtomicUsize,
 }
 
 static PIPELINE: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
@@ -62,14 +65,16 @@ fn pipeline() -> Option<&'static Pipeline> {
     }
     let queue = settings::loaded().map_or(4096, |l| l.engine.policy().telemetry.queue.max(16));
     let (tx, rx) = crossbeam_channel::bounded(queue);
+    let pending: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
     let started = std::thread::Builder::new()
         .name("librasp-events".into())
-        .spawn(move || writer(rx));
+        .spawn(move || writer(rx, pending));
     let result = match started {
         Ok(_) => {
             let p = Box::into_raw(Box::new(Pipeline {
                 pid: lifecycle::pid(),
                 tx,
+                pending,
             }));
             PIPELINE.store(p, Ordering::Release);
             // SAFETY: just created from a Box and never freed.
@@ -97,9 +102,13 @@ pub(crate) fn emit(record: Record) {
         stats::EVENTS_DROPPED.bump();
         return;
     };
+    p.pending.fetch_add(1, Ordering::AcqRel);
     match p.tx.try_send(Msg::Record(record)) {
         Ok(()) => {}
-        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => stats::EVENTS_DROPPED.bump(),
+        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+            p.pending.fetch_sub(1, Ordering::AcqRel);
+            stats::EVENTS_DROPPED.bump();
+        }
     }
 }
 
@@ -126,7 +135,7 @@ pub(crate) fn emit_lifecycle(record: &Record) {
 /// Waits up to `timeout` for queued events to be written.
 pub(crate) fn flush(timeout: Duration) {
     let Some(p) = current() else { return };
-    if p.tx.is_empty() {
+    if p.pending.load(Ordering::Acquire) == 0 {
         return;
     }
     let done = Arc::new(AtomicBool::new(false));
@@ -141,16 +150,18 @@ pub(crate) fn flush(timeout: Duration) {
 
 /// Process exit: a last `stats` from processes that ran a writer, then a bounded flush.
 pub(crate) fn at_exit(timeout: Duration) {
-    let Some(p) = current() else { return };
+    if current().is_none() {
+        return;
+    }
     if let Some(loaded) = settings::loaded() {
         if loaded.engine.policy().telemetry.stats_interval_secs > 0 {
-            let _ = p.tx.try_send(Msg::Record(event::stats(loaded, "exit")));
+            emit(event::stats(loaded, "exit"));
         }
     }
     flush(timeout);
 }
 
-fn writer(rx: Receiver<Msg>) {
+fn writer(rx: Receiver<Msg>, pending: &AtomicUsize) {
     Guard::enter_forever();
     let mut out = Output::open();
     let interval =
@@ -170,7 +181,10 @@ fn writer(rx: Receiver<Msg>) {
             },
         };
         match msg {
-            Some(Msg::Record(record)) => out.write(&record),
+            Some(Msg::Record(record)) => {
+                out.write(&record);
+                pending.fetch_sub(1, Ordering::AcqRel);
+            }
             Some(Msg::Flush(done)) => done.store(true, Ordering::Release),
             None => {
                 if let Some(loaded) = settings::loaded() {
