@@ -79,8 +79,8 @@ fn a_forked_child_reports_its_own_events() {
 
 #[test]
 fn cef_format_writes_cef_lines() {
-    let sb = Sandbox::new("block", "[telemetry]\nformat = \"cef\"\n");
-    // The sandbox appends its own [telemetry] path: write the whole policy here instead.
+    let sb = Sandbox::new("block", "");
+    // The sandbox's policy has its own [telemetry] table: write the whole policy here.
     std::fs::write(
         &sb.policy,
         format!(
