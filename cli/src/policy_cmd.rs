@@ -338,7 +338,7 @@ fn write_request(w: &mut String, ctx: &RequestContext) {
         }
     }
     let _ = writeln!(w, "inputs ({}):", ctx.inputs.inputs().len());
-    for input in ctx.inputs.inputs() {
+    for input in ctx.inputs.inputs().iter() {
         let _ = writeln!(w, "  {} = {:?}", input.origin, input.value);
     }
 }

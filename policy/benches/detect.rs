@@ -63,7 +63,7 @@ fn typical_inputs() -> Vec<Input> {
 fn context(inputs: Vec<Input>) -> RequestContext {
     RequestContext {
         http: None,
-        inputs: InputSet::new(inputs, 3),
+        inputs: InputSet::new(inputs.into_iter().collect(), 3),
         raw: Vec::new(),
     }
 }

@@ -21,7 +21,7 @@ use crate::config::{DetectorAction, Mode, Policy};
 use crate::detect::{command, path, shell, sql, ssrf};
 use crate::extract::{self, HttpSummary};
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::{Input, InputSet};
+use crate::input::{Input, InputRef, InputSet};
 use crate::response::Response;
 use crate::rules::CompiledRule;
 use crate::sink::Sink;
@@ -286,65 +286,67 @@ impl Engine {
     /// Input-driven detectors for one request.
     fn check_request(&self, sink: &Sink<'_>, req: &RequestContext) -> Vec<Finding> {
         let d = &self.policy.detectors;
+        // Raw correlation (non-HTTP traffic) finds owned inputs per argument; they are kept
+        // here while the detectors borrow them.
         let raw_min = self.policy.extraction.raw_min_match;
-        let candidates = |arg: &str| -> Vec<Input> {
-            let mut c: Vec<Input> = req.inputs.occurring_in(arg).into_iter().cloned().collect();
-            if !req.raw.is_empty() {
-                c.extend(extract::raw::common_substrings(&req.raw, arg, raw_min));
+        let raw = |arg: &str| -> Vec<Input> {
+            if req.raw.is_empty() {
+                Vec::new()
+            } else {
+                extract::raw::common_substrings(&req.raw, arg, raw_min)
             }
-            c
         };
         let mut out = Vec::new();
         match *sink {
             Sink::Shell { command, .. } if d.shell.enabled => {
-                let c = candidates(command);
-                out.extend(shell::check(command, &refs(&c), &d.shell));
+                let raw = raw(command);
+                let c = candidates(req, [command], &raw);
+                out.extend(shell::check(command, &c, &d.shell));
             }
             Sink::Exec {
                 path: prog, argv, ..
             } => {
                 if let Some(script) = command::shell_script(prog, argv) {
                     if d.shell.enabled {
-                        let c = candidates(script);
-                        out.extend(shell::check(script, &refs(&c), &d.shell));
+                        let raw = raw(script);
+                        let c = candidates(req, [script], &raw);
+                        out.extend(shell::check(script, &c, &d.shell));
                     }
                 } else if d.command.enabled {
-                    let mut c = candidates(prog);
-                    for arg in argv {
-                        for input in candidates(arg) {
-                            if !c.contains(&input) {
-                                c.push(input);
-                            }
-                        }
-                    }
-                    out.extend(command::check(prog, argv, &refs(&c), &d.command));
+                    let args = || std::iter::once(prog).chain(argv.iter().map(String::as_str));
+                    let raw: Vec<Input> = args().flat_map(raw).collect();
+                    let c = candidates(req, args(), &raw);
+                    out.extend(command::check(prog, argv, &c, &d.command));
                 }
             }
             Sink::Open { path: p, .. } if d.path.enabled => {
-                let c = with_bare_dotdot(candidates(p), req, p);
-                out.extend(path::check(p, &refs(&c), &d.path));
+                let raw = raw(p);
+                let c = with_bare_dotdot(candidates(req, [p], &raw), req, p);
+                out.extend(path::check(p, &c, &d.path));
             }
             Sink::Dlopen { path: p } if d.dlopen.enabled => {
-                let c = with_bare_dotdot(candidates(p), req, p);
-                out.extend(path::check(p, &refs(&c), &d.dlopen).map(|mut f| {
+                let raw = raw(p);
+                let c = with_bare_dotdot(candidates(req, [p], &raw), req, p);
+                out.extend(path::check(p, &c, &d.dlopen).map(|mut f| {
                     f.detector = DetectorKind::Dlopen;
                     f
                 }));
             }
             Sink::Connect { addr, port, host } if d.ssrf.enabled => {
-                let mut all: Vec<&Input> = req.inputs.inputs().iter().collect();
-                let raw_inputs: Vec<Input> = match host {
-                    Some(h) if !req.raw.is_empty() => {
-                        extract::raw::common_substrings(&req.raw, h, raw_min)
-                    }
-                    _ => Vec::new(),
-                };
-                all.extend(raw_inputs.iter());
+                // Every input: the host may have been derived from one (see the detector).
+                let raw = host.map(raw).unwrap_or_default();
+                let all: Vec<InputRef<'_>> = req
+                    .inputs
+                    .inputs()
+                    .iter()
+                    .chain(raw.iter().map(Input::view))
+                    .collect();
                 out.extend(ssrf::check(addr, port, host, &all, &d.ssrf));
             }
             Sink::Sql { dialect, query, .. } if d.sqli.enabled => {
-                let c = candidates(query);
-                out.extend(sql::check(query, dialect, &refs(&c), &d.sqli));
+                let raw = raw(query);
+                let c = candidates(req, [query], &raw);
+                out.extend(sql::check(query, dialect, &c, &d.sqli));
             }
             _ => {}
         }
@@ -413,19 +415,42 @@ impl Engine {
     }
 }
 
-/// Adds inputs that are exactly `..`: shorter than any sensible minimum length, yet a whole
-/// traversal when the application uses the value as a directory (`base/<dir>/file`).
-fn with_bare_dotdot(mut c: Vec<Input>, req: &RequestContext, path: &str) -> Vec<Input> {
-    if path.contains("..") {
-        for input in req.inputs.inputs().iter().filter(|i| i.value == "..") {
-            if !c.contains(input) {
-                c.push(input.clone());
+/// The distinct inputs of the request that occur in any of `args`, then the raw-correlation
+/// matches, in that order.
+fn candidates<'a, 'b>(
+    req: &'a RequestContext,
+    args: impl IntoIterator<Item = &'b str>,
+    raw: &'a [Input],
+) -> Vec<InputRef<'a>> {
+    let mut c: Vec<InputRef<'a>> = Vec::new();
+    for arg in args {
+        for input in req.inputs.occurring_in(arg) {
+            if !c.contains(&input) {
+                c.push(input);
             }
+        }
+    }
+    for input in raw.iter().map(Input::view) {
+        if !c.contains(&input) {
+            c.push(input);
         }
     }
     c
 }
 
-fn refs(inputs: &[Input]) -> Vec<&Input> {
-    inputs.iter().collect()
+/// Adds inputs that are exactly `..`: shorter than any sensible minimum length, yet a whole
+/// traversal when the application uses the value as a directory (`base/<dir>/file`).
+fn with_bare_dotdot<'a>(
+    mut c: Vec<InputRef<'a>>,
+    req: &'a RequestContext,
+    path: &str,
+) -> Vec<InputRef<'a>> {
+    if path.contains("..") {
+        for input in req.inputs.inputs().iter().filter(|i| i.value == "..") {
+            if !c.contains(&input) {
+                c.push(input);
+            }
+        }
+    }
+    c
 }

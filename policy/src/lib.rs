@@ -31,6 +31,6 @@ pub mod wire;
 pub use config::{Mode, Policy};
 pub use engine::{Action, Allowed, Decision, Engine};
 pub use finding::{Confidence, DetectorKind, Finding};
-pub use input::{Input, InputSet};
+pub use input::{Input, InputRef, InputSet, Inputs};
 pub use response::Response;
 pub use sink::{Sink, SqlDialect};

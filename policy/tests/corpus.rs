@@ -66,7 +66,7 @@ fn run(engine: &Engine, case: &Case) -> Result<(), String> {
         .collect();
     let ctx = RequestContext {
         http: None,
-        inputs: InputSet::new(inputs, 1),
+        inputs: InputSet::new(inputs.into_iter().collect(), 1),
         raw: Vec::new(),
     };
     let addr: IpAddr;

@@ -26,9 +26,9 @@ fn assert_bounded(e: &Extracted, limits: &ExtractionSettings) -> Result<(), Test
     let total: usize = e.inputs.iter().map(|i| i.value.len()).sum();
     prop_assert!(total <= limits.max_total_bytes);
     let mut pairs = HashSet::new();
-    for input in &e.inputs {
+    for input in e.inputs.iter() {
         prop_assert!(!input.value.is_empty());
-        prop_assert!(pairs.insert((&input.origin, &input.value)), "dup {input:?}");
+        prop_assert!(pairs.insert((input.origin, input.value)), "dup {input:?}");
         if let Some(path) = input.origin.strip_prefix("json") {
             let segments = path.matches(['.', '[']).count();
             prop_assert!(segments <= limits.max_depth, "{}", input.origin);
@@ -108,7 +108,7 @@ proptest! {
             for (k, v) in &params {
                 let origin = format!("query.{k}");
                 prop_assert!(
-                    e.inputs.iter().any(|i| i.origin == origin && &i.value == v),
+                    e.inputs.iter().any(|i| i.origin == origin && i.value == v),
                     "{origin}={v:?} missing from {:?}", e.inputs
                 );
             }
@@ -130,8 +130,8 @@ proptest! {
         if let Some(e) = e {
             for (k, v) in &fields {
                 let origin = format!("json.outer.{k}");
-                prop_assert!(e.inputs.iter().any(|i| i.origin == origin && &i.value == v));
-                prop_assert!(e.inputs.iter().any(|i| i.origin == "jsonkey.outer" && &i.value == k));
+                prop_assert!(e.inputs.iter().any(|i| i.origin == origin && i.value == v));
+                prop_assert!(e.inputs.iter().any(|i| i.origin == "jsonkey.outer" && i.value == k));
             }
         }
     }

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use policy::config::DetectorSettings;
 use policy::detect::shell::lexer::{self, TokenKind};
 use policy::detect::{command, shell};
-use policy::{Finding, Input};
+use policy::{Finding, Input, InputRef};
 use proptest::prelude::*;
 
 fn shell_check(cmd: &str, value: &str) -> Option<Finding> {
     let input = Input::new("query.q", value);
-    shell::check(cmd, &[&input], &DetectorSettings::default())
+    shell::check(cmd, &[input.view()], &DetectorSettings::default())
 }
 
 /// Shell-significant fragments, to build strings that exercise every lexer path.
@@ -120,7 +120,7 @@ proptest! {
     ) {
         let input = Input::new("q", value);
         let _ = command::shell_script(&prog, &argv);
-        let _ = command::check(&prog, &argv, &[&input], &DetectorSettings::default());
+        let _ = command::check(&prog, &argv, &[input.view()], &DetectorSettings::default());
     }
 
     /// A plain word in an argument position is data.
@@ -172,7 +172,7 @@ proptest! {
             .collect();
         prop_assume!(!["grep", "/srv", "/bin/grep"].contains(&operand.as_str()));
         let input = Input::new("q", operand.clone());
-        let f = command::check("/bin/grep", &argv, &[&input], &DetectorSettings::default());
+        let f = command::check("/bin/grep", &argv, &[input.view()], &DetectorSettings::default());
         prop_assert_eq!(f, None);
     }
 
@@ -238,7 +238,7 @@ fn many_inputs_share_one_lex() {
     let inputs: Vec<Input> = (0..500)
         .map(|i| Input::new(format!("q{i}"), format!("in.png{}", " ".repeat(i % 2))))
         .collect();
-    let refs: Vec<&Input> = inputs.iter().collect();
+    let refs: Vec<InputRef<'_>> = inputs.iter().map(Input::view).collect();
     let f = quickly("500 inputs", || {
         shell::check(&cmd, &refs, &DetectorSettings::default())
     });

@@ -15,7 +15,12 @@ const DIALECTS: [SqlDialect; 4] = [
 
 fn check(query: &str, dialect: SqlDialect, value: &str) -> Option<policy::Finding> {
     let input = Input::new("query.q", value);
-    sql::check(query, dialect, &[&input], &DetectorSettings::default())
+    sql::check(
+        query,
+        dialect,
+        &[input.view()],
+        &DetectorSettings::default(),
+    )
 }
 
 /// Fragments every lexer branch reacts to, plus multi-byte UTF-8.

@@ -24,7 +24,7 @@
 use crate::config::DetectorSettings;
 use crate::detect::shell::prefix::{self, Step, WrapperArgs};
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::Input;
+use crate::input::InputRef;
 
 /// Wrappers followed at most this deep (`sudo env nice sh -c …`).
 const MAX_WRAPPERS: usize = 8;
@@ -112,7 +112,7 @@ pub fn shell_script<'a>(prog: &str, argv: &'a [String]) -> Option<&'a str> {
 pub fn check(
     prog: &str,
     argv: &[String],
-    candidates: &[&Input],
+    candidates: &[InputRef<'_>],
     cfg: &DetectorSettings,
 ) -> Option<Finding> {
     let min = cfg.min_input_len.max(1);
@@ -127,8 +127,8 @@ pub fn check(
         .map_or(argv.len(), |p| p + operands_from);
     let is_program_index = |i: usize| chain.iter().any(|(idx, _)| *idx == Some(i));
     let mut best: Option<Finding> = None;
-    for input in candidates.iter().filter(|i| i.value.len() >= min) {
-        let value = input.value.as_str();
+    for &input in candidates.iter().filter(|i| i.value.len() >= min) {
+        let value = input.value;
         let operand_elsewhere = argv
             .iter()
             .enumerate()
@@ -157,11 +157,11 @@ pub fn check(
 
 /// `command.executable`: the input is a program word of the chain.
 fn executable(
-    input: &Input,
+    input: InputRef<'_>,
     chain: &[(Option<usize>, &str)],
     operand_elsewhere: bool,
 ) -> Option<Finding> {
-    let value = input.value.as_str();
+    let value = input.value;
     let has_path = value.contains('/');
     // argv[0] is only a name for the program `execve` is given (which the chain holds too):
     // an input equal to it chooses nothing.
@@ -183,7 +183,7 @@ fn executable(
     Some(Finding {
         detector: DetectorKind::Command,
         rule_id: "command.executable".into(),
-        input: Some(input.clone()),
+        input: Some(input.to_input()),
         span: Some((word.len() - value.len(), word.len())),
         reason: format!("input `{value}` chooses the program that runs (the {place} `{word}`)"),
         confidence: if has_path {
@@ -197,13 +197,13 @@ fn executable(
 /// `command.argument-injection`: the argument `arg` (argv index `i`) begins with the input
 /// and is an option.
 fn option(
-    input: &Input,
+    input: InputRef<'_>,
     i: usize,
     arg: &str,
     program: &str,
     operand_elsewhere: bool,
 ) -> Option<Finding> {
-    let value = input.value.as_str();
+    let value = input.value;
     let rest = value.strip_prefix('-')?;
     if !arg.starts_with(value) || arg == "--" || rest.is_empty() {
         return None;
@@ -215,7 +215,7 @@ fn option(
     Some(Finding {
         detector: DetectorKind::Command,
         rule_id: "command.argument-injection".into(),
-        input: Some(input.clone()),
+        input: Some(input.to_input()),
         span: Some((0, value.len())),
         reason: format!(
             "input `{value}` becomes the option `{arg}` (argv[{i}]) of `{}`",
@@ -228,6 +228,7 @@ fn option(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| (*w).to_owned()).collect()
@@ -235,7 +236,12 @@ mod tests {
 
     fn run(prog: &str, words: &[&str], value: &str) -> Option<Finding> {
         let input = Input::new("query.q", value);
-        check(prog, &argv(words), &[&input], &DetectorSettings::default())
+        check(
+            prog,
+            &argv(words),
+            &[input.view()],
+            &DetectorSettings::default(),
+        )
     }
 
     #[test]

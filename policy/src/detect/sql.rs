@@ -58,7 +58,7 @@ use self::keywords::{WordClass, classify};
 use self::lexer::{LexError, Token, TokenKind};
 use crate::config::DetectorSettings;
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::Input;
+use crate::input::InputRef;
 use crate::sink::SqlDialect;
 
 /// Non-plain spans covering at least this many tokens are a structure change on their own.
@@ -80,11 +80,11 @@ const SHOWN_CHARS: usize = 60;
 pub fn check(
     query: &str,
     dialect: SqlDialect,
-    candidates: &[&Input],
+    candidates: &[InputRef<'_>],
     cfg: &DetectorSettings,
 ) -> Option<Finding> {
     let min_len = cfg.min_input_len.max(1);
-    let inputs: Vec<&Input> = candidates
+    let inputs: Vec<InputRef<'_>> = candidates
         .iter()
         .copied()
         .filter(|i| i.value.len() >= min_len)
@@ -107,18 +107,18 @@ pub fn check(
     let q = Query::new(query, dialect, tokens);
     let mut best: Option<Finding> = None;
     for &input in &inputs {
-        for (s, e) in occurrences(query, &input.value) {
+        for (s, e) in occurrences(query, input.value) {
             let Some(v) = analyze(&q, s, e) else {
                 continue;
             };
             let finding = Finding {
                 detector: DetectorKind::Sqli,
                 rule_id: v.rule.into(),
-                input: Some(input.clone()),
+                input: Some(input.to_input()),
                 span: Some((s, e)),
                 reason: format!(
                     "input `{}` ({}) at bytes {s}..{e} {}",
-                    show(&input.value),
+                    show(input.value),
                     input.origin,
                     v.why
                 ),
@@ -562,13 +562,13 @@ fn untokenizable(
     query: &str,
     dialect: SqlDialect,
     err: LexError,
-    inputs: &[&Input],
+    inputs: &[InputRef<'_>],
 ) -> Option<Finding> {
     let body = query.trim_end_matches(|c: char| c.is_ascii_whitespace() || c == ';');
     let content = (query.len() - query.trim_start().len(), body.len());
-    let mut best: Option<(u8, &Input, usize, usize)> = None;
+    let mut best: Option<(u8, InputRef<'_>, usize, usize)> = None;
     'inputs: for &input in inputs {
-        for (s, e) in occurrences(query, &input.value) {
+        for (s, e) in occurrences(query, input.value) {
             if s <= content.0 && e >= content.1 {
                 continue;
             }
@@ -589,7 +589,7 @@ fn untokenizable(
     Some(Finding {
         detector: DetectorKind::Sqli,
         rule_id: "sqli.untokenizable".into(),
-        input: Some(input.clone()),
+        input: Some(input.to_input()),
         span: Some((s, e)),
         reason: format!(
             "the query does not tokenize as {} SQL ({} at byte {}) and contains input `{}` ({}) \
@@ -597,7 +597,7 @@ fn untokenizable(
             dialect_name(dialect),
             err.what,
             err.at,
-            show(&input.value),
+            show(input.value),
             input.origin
         ),
         confidence: Confidence::Medium,
@@ -651,10 +651,11 @@ fn occurrences<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = (usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
 
     fn run(query: &str, d: SqlDialect, value: &str) -> Option<Finding> {
         let input = Input::new("query.q", value);
-        check(query, d, &[&input], &DetectorSettings::default())
+        check(query, d, &[input.view()], &DetectorSettings::default())
     }
 
     fn rule(query: &str, d: SqlDialect, value: &str) -> Option<&'static str> {

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::collect::Collector;
+use super::collect::{Collector, Pushed};
 
 /// Longest parameter, cookie or JSON key name kept in an origin, in bytes. Origins identify
 /// where a value came from; a 60 KiB key name would only bloat events.
@@ -30,12 +30,13 @@ fn next_special(bytes: &[u8], plus_as_space: bool) -> Option<usize> {
     }
 }
 
-/// Decodes `%XX` escapes (and `+` as space when `plus_as_space`); borrows when unchanged.
-pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]> {
+/// Appends `input` with its `%XX` escapes decoded (and `+` as space when `plus_as_space`) to
+/// `out`; false, with nothing appended, when `input` holds nothing to decode.
+fn percent_decode_into(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
     let Some(mut at) = next_special(input, plus_as_space) else {
-        return Cow::Borrowed(input);
+        return false;
     };
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut rest = input;
     loop {
         // Copy the run up to the special byte whole.
@@ -61,9 +62,19 @@ pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]>
             Some(next) => at = next,
             None => {
                 out.extend_from_slice(rest);
-                return Cow::Owned(out);
+                return true;
             }
         }
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as space when `plus_as_space`); borrows when unchanged.
+pub(crate) fn percent_decode(input: &[u8], plus_as_space: bool) -> Cow<'_, [u8]> {
+    let mut out = Vec::new();
+    if percent_decode_into(input, plus_as_space, &mut out) {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(input)
     }
 }
 
@@ -96,40 +107,141 @@ pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Lossy UTF-8 of decoded bytes, reusing an owned buffer when it is valid.
-fn lossy_cow(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
-    match bytes {
-        Cow::Borrowed(b) => lossy(b),
-        Cow::Owned(v) => Cow::Owned(
-            String::from_utf8(v)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        ),
+/// A buffer validated as UTF-8 once, so that text taken from it needs no validation of its
+/// own (`from_utf8` costs about a hundred instructions per call on a short value, which adds
+/// up over a hundred inputs).
+#[derive(Clone, Copy)]
+pub(crate) struct Validated<'a> {
+    bytes: &'a [u8],
+    /// `bytes` as text, when it is valid UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> Validated<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// Bytes `start..end` of this buffer as lossy UTF-8, borrowed without another validation
+    /// when the buffer is valid and the range ends on char boundaries.
+    pub(crate) fn text_at(&self, start: usize, end: usize) -> Cow<'a, str> {
+        match self.text.and_then(|all| all.get(start..end)) {
+            Some(s) => Cow::Borrowed(s),
+            None => lossy(self.bytes.get(start..end).unwrap_or_default()),
+        }
+    }
+
+    /// `part`, a slice of this buffer, as lossy UTF-8: borrowed without another validation
+    /// when the buffer is valid and `part` starts and ends on char boundaries.
+    pub(crate) fn text(&self, part: &'a [u8]) -> Cow<'a, str> {
+        let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        let within = self
+            .text
+            .and_then(|all| all.get(start..start.checked_add(part.len())?))
+            // The same address: `part` really is this slice of the buffer.
+            .filter(|s| s.as_ptr() == part.as_ptr());
+        match within {
+            Some(s) => Cow::Borrowed(s),
+            None => lossy(part),
+        }
     }
 }
 
-/// The value as the application most likely sees it: decoded once, and decoded again when
-/// that still leaves an escape. Returns `(final, once_decoded_if_different)`.
-pub(crate) fn decode_value(raw: &[u8], plus_as_space: bool) -> (Cow<'_, str>, Option<String>) {
-    let once = percent_decode(raw, plus_as_space);
-    // Left borrowed, `raw` holds no `%` at all.
-    if matches!(once, Cow::Owned(_)) && has_escape(&once) {
-        let twice = lossy_cow(percent_decode(&once, plus_as_space)).into_owned();
-        (Cow::Owned(twice), Some(lossy(&once).into_owned()))
-    } else {
-        (lossy_cow(once), None)
+/// A value as the application most likely sees it: decoded once, and decoded again when that
+/// still leaves an escape.
+pub(crate) struct Decoded<'a> {
+    /// The final value.
+    pub(crate) value: Cow<'a, str>,
+    /// The once-decoded form, when a second round changed it (either may be what the
+    /// application used).
+    pub(crate) once: Option<Cow<'a, str>>,
+}
+
+/// Reusable buffers for [`DecodeBuf::decode`], so that decoding allocates only while the
+/// buffers grow.
+#[derive(Default)]
+pub(crate) struct DecodeBuf {
+    once: Vec<u8>,
+    twice: Vec<u8>,
+}
+
+impl DecodeBuf {
+    /// Decodes `raw`, a slice of `region` (see [`Decoded`]); borrows `raw` when it holds
+    /// nothing to decode.
+    pub(crate) fn decode<'a>(
+        &'a mut self,
+        raw: &'a [u8],
+        region: &Validated<'a>,
+        plus_as_space: bool,
+    ) -> Decoded<'a> {
+        self.once.clear();
+        if !percent_decode_into(raw, plus_as_space, &mut self.once) {
+            return Decoded {
+                value: region.text(raw),
+                once: None,
+            };
+        }
+        self.twice.clear();
+        if has_escape(&self.once) && percent_decode_into(&self.once, plus_as_space, &mut self.twice)
+        {
+            Decoded {
+                value: lossy(&self.twice),
+                once: Some(lossy(&self.once)),
+            }
+        } else {
+            Decoded {
+                value: lossy(&self.once),
+                once: None,
+            }
+        }
     }
 }
 
-/// Adds the decoded forms of `raw` under `origin` (see [`decode_value`]).
-pub(crate) fn push_decoded(c: &mut Collector, origin: &str, raw: &[u8], plus_as_space: bool) {
+/// Reusable decoding buffers of one request (taken from and given back to the
+/// [`Collector`]).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// For single values (path segments, cookies).
+    value: DecodeBuf,
+    /// A urlencoded list decoded once in one pass: each name and value followed by `&`, so
+    /// that every part is valid UTF-8 on its own when the whole is (a multi-byte sequence
+    /// cannot span an ASCII byte), and one validation covers the list.
+    list: Vec<u8>,
+    /// Where each parameter's parts lie in `list`.
+    params: Vec<ParamSpan>,
+}
+
+/// One parameter of a decoded list: byte ranges of its name and value in [`Scratch::list`],
+/// and whether each still holds a `%` after one round (it may need a second).
+#[derive(Clone, Copy)]
+struct ParamSpan {
+    name: (usize, usize),
+    value: (usize, usize),
+    name_percent: bool,
+    value_percent: bool,
+}
+
+/// Adds the decoded forms of `raw`, a slice of `region`, under `origin` (see [`Decoded`]).
+pub(crate) fn push_decoded<'a>(
+    c: &mut Collector,
+    origin: &str,
+    raw: &'a [u8],
+    region: &Validated<'a>,
+    plus_as_space: bool,
+) {
     if raw.is_empty() {
         return;
     }
-    let (value, once) = decode_value(raw, plus_as_space);
-    c.push(origin, value);
-    if let Some(once) = once {
-        c.push(origin, Cow::Owned(once));
+    let mut scratch = c.take_scratch();
+    let d = scratch.value.decode(raw, region, plus_as_space);
+    c.push(origin, &d.value);
+    if let Some(once) = &d.once {
+        c.push(origin, once);
     }
+    c.return_scratch(scratch);
 }
 
 /// `prefix.name`, with `name` cut to [`MAX_NAME_IN_ORIGIN`] bytes on a char boundary.
@@ -151,98 +263,289 @@ pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
     s.get(..end).unwrap_or("")
 }
 
-/// One decoded `name=value` parameter of a query string or urlencoded form.
-struct Param<'a> {
-    name: Cow<'a, str>,
-    value: Cow<'a, str>,
-}
-
-/// The non-empty `name=value` pairs of a urlencoded list, decoded (see [`decode_value`]);
-/// the once-decoded form of a twice-decoded value is returned with it.
-fn params(text: &[u8]) -> impl Iterator<Item = (Param<'_>, Option<String>)> {
+/// The raw `(name, value)` pairs of a urlencoded list, empty pairs skipped; a pair without
+/// `=` has an empty value.
+fn pairs(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     text.split(|&b| b == b'&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = match memchr::memchr(b'=', pair) {
-                Some(eq) => (pair.get(..eq).unwrap_or(b""), pair.get(eq + 1..)),
-                None => (pair, None),
-            };
-            let (name, _) = decode_value(name, true);
-            let (value, once) = decode_value(value.unwrap_or(b""), true);
-            (Param { name, value }, once)
+        .map(|pair| match memchr::memchr(b'=', pair) {
+            Some(eq) => (
+                pair.get(..eq).unwrap_or(b""),
+                pair.get(eq + 1..).unwrap_or(b""),
+            ),
+            None => (pair, &b""[..]),
         })
+}
+
+/// Bytes that interrupt a run of literal bytes in a urlencoded list.
+const LIST_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b'%' as usize] = true;
+    table[b'+' as usize] = true;
+    table
+};
+
+/// Decodes a urlencoded list once, in one pass, into `list` (see [`Scratch::list`]), and
+/// records each non-empty `name[=value]` pair in `params`. Runs of literal bytes are copied
+/// whole; only `&`, `=`, `%` and `+` are looked at one by one.
+fn decode_list(text: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
+    list.clear();
+    list.reserve(text.len() + 2);
+    params.clear();
+    let mut pair_start = 0;
+    let mut name_end = None;
+    let mut name_percent = false;
+    let mut percent = false;
+    let mut i = 0;
+    loop {
+        let rest = text.get(i..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|&b| LIST_SPECIAL[usize::from(b)])
+            .unwrap_or(rest.len());
+        list.extend_from_slice(rest.get(..run).unwrap_or_default());
+        i += run;
+        match text.get(i) {
+            None | Some(b'&') => {
+                if i > pair_start {
+                    let (name_end, name_percent, value_percent) = match name_end {
+                        Some(end) => (end, name_percent, percent),
+                        None => {
+                            let end = list.len();
+                            list.push(b'&');
+                            (end, percent, false)
+                        }
+                    };
+                    let name_start = params.last().map_or(0, |p: &ParamSpan| p.value.1 + 1);
+                    params.push(ParamSpan {
+                        name: (name_start, name_end),
+                        value: (name_end + 1, list.len()),
+                        name_percent,
+                        value_percent,
+                    });
+                    list.push(b'&');
+                }
+                if i >= text.len() {
+                    return;
+                }
+                i += 1;
+                pair_start = i;
+                name_end = None;
+                percent = false;
+            }
+            Some(b'=') if name_end.is_none() => {
+                name_end = Some(list.len());
+                name_percent = percent;
+                percent = false;
+                list.push(b'&');
+                i += 1;
+            }
+            Some(b'+') => {
+                list.push(b' ');
+                i += 1;
+            }
+            Some(b'%') => match escape_at(text, i) {
+                Some(v) => {
+                    percent |= v == b'%';
+                    list.push(v);
+                    i += 3;
+                }
+                // Not an escape: the `%` stays literal.
+                None => {
+                    percent = true;
+                    list.push(b'%');
+                    i += 1;
+                }
+            },
+            // A second `=` belongs to the value.
+            Some(&b) => {
+                list.push(b);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The second round of decoding, when the once-decoded `once` still holds a valid escape.
+fn second_round(once: &str) -> Option<String> {
+    has_escape(once.as_bytes())
+        .then(|| String::from_utf8_lossy(&percent_decode(once.as_bytes(), true)).into_owned())
+}
+
+/// Where a urlencoded list was found.
+#[derive(Clone, Copy)]
+pub(crate) enum Carrier {
+    /// The query string of the request target.
+    Query,
+    /// An `application/x-www-form-urlencoded` body.
+    Form,
+}
+
+impl Carrier {
+    /// The origin of the values, before the parameter name.
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Query => "query.",
+            Self::Form => "form.",
+        }
+    }
+
+    /// The origin of the parameter names.
+    fn key_origin(self) -> &'static str {
+        match self {
+            Self::Query => "querykey",
+            Self::Form => "formkey",
+        }
+    }
 }
 
 /// Extracts an `application/x-www-form-urlencoded` list (query string or form body).
 ///
 /// Produces `<carrier>key` = each parameter name, `<carrier>.<name>` = each value (see
-/// [`decode_value`]), and, for a name given more than once, `<carrier>.<name>` = the values
+/// [`Decoded`]), and, for a name given more than once, `<carrier>.<name>` = the values
 /// joined with `,` — what many frameworks (Spring, ASP.NET, Express handlers that call
 /// `String()`) hand to code that reads a repeated parameter as one string.
 ///
-/// Cost: one decoding pass that reports the values as it goes; repeated names are spotted by
-/// a hash of each name, and only then is the list decoded again to join their values.
-pub(crate) fn push_urlencoded(c: &mut Collector, carrier: &str, text: &[u8]) {
-    let key_origin: Cow<'_, str> = match carrier {
-        "query" => Cow::Borrowed("querykey"),
-        "form" => Cow::Borrowed("formkey"),
-        _ => Cow::Owned(format!("{carrier}key")),
+/// Cost: the whole list is decoded in one pass into a reused buffer and validated as UTF-8
+/// once; names and values are then pushed as slices of it. A repeated name shows as a
+/// duplicate name input (so a repeat past the input limit may go unnoticed); only then is the
+/// list decoded again to join the values.
+pub(crate) fn push_urlencoded(c: &mut Collector, carrier: Carrier, text: &[u8]) {
+    let (prefix, key_origin) = (carrier.prefix(), carrier.key_origin());
+    let mut scratch = c.take_scratch();
+    let Scratch { list, params, .. } = &mut scratch;
+    decode_list(text, list, params);
+    let whole = std::str::from_utf8(list).ok();
+    // Each part on its own when the whole is not valid UTF-8 (rare: lossy replacement).
+    let mut repeated = false;
+    let part = |(start, end): (usize, usize)| match whole {
+        Some(all) => Cow::Borrowed(all.get(start..end).unwrap_or("")),
+        None => lossy(list.get(start..end).unwrap_or(b"")),
     };
-    let mut name_hashes = c.take_hashes();
-    for (p, once) in params(text) {
-        name_hashes.push(c.hash_str(&p.name));
-        c.push_named(carrier, &p.name, false, p.value);
-        if let Some(once) = once {
-            c.push_named(carrier, &p.name, false, Cow::Owned(once));
+    for p in params.iter() {
+        let name = part(p.name);
+        let name = match p.name_percent.then(|| second_round(&name)).flatten() {
+            Some(twice) => Cow::Owned(twice),
+            None => name,
+        };
+        let value = part(p.value);
+        if let Some(twice) = p.value_percent.then(|| second_round(&value)).flatten() {
+            c.push_named(prefix, &name, false, &twice);
         }
-        c.push(&key_origin, p.name);
+        c.push_named(prefix, &name, false, &value);
+        // The name input is already there when the name was given before.
+        repeated |= c.push(key_origin, &name) == Pushed::Duplicate;
     }
-    name_hashes.sort_unstable();
-    let repeated = name_hashes.windows(2).any(|w| w.first() == w.get(1));
-    c.return_hashes(name_hashes);
+    c.return_scratch(scratch);
     if repeated {
-        push_joined(c, carrier, text);
+        push_joined(c, prefix, text);
     }
 }
 
-/// For every name given more than once, `<carrier>.<name>` = its values joined with `,`,
-/// in name order.
+/// For every name given more than once, `<prefix><name>` = its values joined with `,`, in
+/// name order.
 #[cold]
-fn push_joined(c: &mut Collector, carrier: &str, text: &[u8]) {
-    let params: Vec<Param> = params(text).map(|(p, _)| p).collect();
-    let mut by_name: Vec<&Param> = params.iter().collect();
-    by_name.sort_by(|a, b| a.name.cmp(&b.name));
-    for group in by_name.chunk_by(|a, b| a.name == b.name) {
+fn push_joined(c: &mut Collector, prefix: &str, text: &[u8]) {
+    let region = Validated::new(text);
+    let decode = |raw| {
+        DecodeBuf::default()
+            .decode(raw, &region, true)
+            .value
+            .into_owned()
+    };
+    let mut params: Vec<(String, String)> = pairs(text)
+        .map(|(name, value)| (decode(name), decode(value)))
+        .collect();
+    // Stable: values keep their order within a name.
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    for group in params.chunk_by(|a, b| a.0 == b.0) {
         if group.len() > 1 {
-            let values: Vec<&str> = group.iter().map(|p| p.value.as_ref()).collect();
-            let name = group.first().map_or("", |p| &p.name);
-            c.push(&origin(carrier, name), Cow::Owned(values.join(",")));
+            let values: Vec<&str> = group.iter().map(|p| p.1.as_str()).collect();
+            let name = group.first().map_or("", |p| p.0.as_str());
+            c.push_named(prefix, name, false, &values.join(","));
         }
     }
 }
 
 /// Extracts a `Cookie` header: `cookie.<name>` = the value as sent (surrounding quotes
 /// removed) and, when it holds escapes, its percent-decoded forms too (most cookie parsers
-/// decode; `+` stays literal in cookies).
-pub(crate) fn push_cookies(c: &mut Collector, header: &[u8]) {
+/// decode; `+` stays literal in cookies). `header` is a slice of `head`.
+pub(crate) fn push_cookies<'h>(c: &mut Collector, head: &Validated<'h>, header: &'h [u8]) {
+    let mut scratch = c.take_scratch();
     for pair in header.split(|&b| b == b';') {
         let pair = pair.trim_ascii();
         let Some(eq) = memchr::memchr(b'=', pair) else {
             continue;
         };
-        let name = lossy(pair.get(..eq).unwrap_or(b"").trim_ascii());
+        let name = head.text(pair.get(..eq).unwrap_or(b"").trim_ascii());
         let value = pair.get(eq + 1..).unwrap_or(b"").trim_ascii();
         let value = value
             .strip_prefix(b"\"")
             .and_then(|v| v.strip_suffix(b"\""))
             .unwrap_or(value);
-        c.push_named("cookie", &name, false, lossy(value));
+        c.push_named("cookie.", &name, false, &head.text(value));
         if has_escape(value) {
-            let (decoded, once) = decode_value(value, false);
-            c.push_named("cookie", &name, false, decoded);
-            if let Some(once) = once {
-                c.push_named("cookie", &name, false, Cow::Owned(once));
+            let decoded = scratch.value.decode(value, head, false);
+            c.push_named("cookie.", &name, false, &decoded.value);
+            if let Some(once) = &decoded.once {
+                c.push_named("cookie.", &name, false, once);
             }
+        }
+    }
+    c.return_scratch(scratch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pairs of `text` decoded by [`decode_list`], as `(name, value)` byte strings.
+    fn decoded_pairs(text: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let (mut list, mut params) = (Vec::new(), Vec::new());
+        decode_list(text, &mut list, &mut params);
+        let part = |(start, end): (usize, usize)| list.get(start..end).unwrap_or_default().to_vec();
+        params
+            .iter()
+            .map(|p| (part(p.name), part(p.value)))
+            .collect()
+    }
+
+    /// The same, one pair at a time with the reference decoder.
+    fn reference_pairs(text: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        pairs(text)
+            .map(|(n, v)| {
+                (
+                    percent_decode(n, true).to_vec(),
+                    percent_decode(v, true).to_vec(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn list_decoding_handles_edge_pairs() {
+        let got = decoded_pairs(b"a&&b=&=c&d=1=2&%zz=%41%2541+x&e%");
+        let want: Vec<(&[u8], &[u8])> = vec![
+            (b"a", b""),
+            (b"b", b""),
+            (b"", b"c"),
+            (b"d", b"1=2"),
+            (b"%zz", b"A%41 x"),
+            (b"e%", b""),
+        ];
+        let got: Vec<(&[u8], &[u8])> = got.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+        assert_eq!(got, want);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn list_decoding_matches_decoding_each_pair(text in "[ab=&%+2-5A-Fé]{0,40}") {
+            proptest::prop_assert_eq!(
+                decoded_pairs(text.as_bytes()),
+                reference_pairs(text.as_bytes())
+            );
         }
     }
 }

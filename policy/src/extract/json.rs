@@ -20,10 +20,9 @@
 //! Several top-level values in a row (JSON lines) are all scanned.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use super::collect::Collector;
-use super::decode::{MAX_NAME_IN_ORIGIN, truncate_str};
+use super::decode::{MAX_NAME_IN_ORIGIN, Validated, lossy, truncate_str};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -49,6 +48,14 @@ enum Expect {
     CommaOrEnd,
 }
 
+/// Where the text of a string is.
+enum StrText {
+    /// In the body, at this byte range (no escape).
+    Body(usize, usize),
+    /// Decoded into the caller's buffer.
+    Decoded,
+}
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -65,11 +72,31 @@ impl Scanner<'_> {
         }
     }
 
-    /// Reads a string starting at the opening quote into `out` (raw UTF-8 bytes, escapes
-    /// decoded). Returns false when the buffer ends first.
-    fn string(&mut self, out: &mut Vec<u8>) -> bool {
-        out.clear();
+    /// Reads a string starting at its opening quote. Returns where its text is (left in the
+    /// body when it has no escape, else decoded into `out` as raw UTF-8 bytes), and false
+    /// when the buffer ends first.
+    fn string(&mut self, out: &mut Vec<u8>) -> (StrText, bool) {
         self.pos += 1;
+        let start = self.pos;
+        let rest = self.bytes.get(start..).unwrap_or(b"");
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(stop) if rest.get(stop) == Some(&b'"') => {
+                self.pos += stop + 1;
+                return (StrText::Body(start, start + stop), true);
+            }
+            None => {
+                self.pos = self.bytes.len();
+                return (StrText::Body(start, self.bytes.len()), false);
+            }
+            Some(_) => {}
+        }
+        out.clear();
+        let complete = self.escaped_string(out);
+        (StrText::Decoded, complete)
+    }
+
+    /// The slow path of [`Scanner::string`]: decodes escapes into `out`.
+    fn escaped_string(&mut self, out: &mut Vec<u8>) -> bool {
         loop {
             let rest = self.bytes.get(self.pos..).unwrap_or(b"");
             let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
@@ -221,8 +248,9 @@ impl Paths {
             }
             let (mark, index) = (t.mark, t.index);
             self.path.truncate(mark);
-            // Writing to a String cannot fail.
-            let _ = write!(self.path, "[{index}]");
+            self.path.push('[');
+            self.path.push_str(itoa::Buffer::new().format(index));
+            self.path.push(']');
         }
     }
 
@@ -240,6 +268,14 @@ impl Paths {
     }
 }
 
+/// The text of a string read by [`Scanner::string`].
+fn str_text<'t>(at: StrText, body: &Validated<'t>, decoded: &'t [u8]) -> Cow<'t, str> {
+    match at {
+        StrText::Body(start, end) => body.text_at(start, end),
+        StrText::Decoded => lossy(decoded),
+    }
+}
+
 /// Scans `body` and adds its values and keys to `c`. Returns false when not a single value
 /// could be read (the body is not JSON after all).
 pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool {
@@ -254,7 +290,8 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
         tracked: Vec::new(),
         max_depth,
     };
-    let mut text = Vec::new();
+    let body_text = Validated::new(body);
+    let mut decoded = Vec::new();
     let mut read_any = false;
     let mut expect = Expect::Value;
     loop {
@@ -275,8 +312,8 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
                     expect = Expect::FirstValueOrEnd;
                 }
                 b'"' => {
-                    let complete = s.string(&mut text);
-                    c.push(&p.path, String::from_utf8_lossy(&text));
+                    let (at, complete) = s.string(&mut decoded);
+                    c.push(&p.path, &str_text(at, &body_text, &decoded));
                     read_any = true;
                     if !complete {
                         break;
@@ -295,17 +332,17 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
                     };
                     read_any = true;
                     if lit != b"null" {
-                        c.push(&p.path, String::from_utf8_lossy(lit));
+                        c.push(&p.path, &body_text.text(lit));
                     }
                     expect = Expect::CommaOrEnd;
                 }
             },
             Expect::FirstKeyOrEnd | Expect::Key => match b {
                 b'"' => {
-                    let complete = s.string(&mut text);
-                    let key = String::from_utf8_lossy(&text);
+                    let (at, complete) = s.string(&mut decoded);
+                    let key = str_text(at, &body_text, &decoded);
                     let origin = p.key_origin();
-                    c.push(origin, Cow::Borrowed(&key));
+                    c.push(origin, &key);
                     p.set_key(&key);
                     read_any = true;
                     if !complete {

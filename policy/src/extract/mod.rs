@@ -34,14 +34,13 @@ mod multipart;
 pub mod raw;
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use crate::config::ExtractionSettings;
-use crate::input::Input;
+use crate::input::Inputs;
 use collect::Collector;
-use decode::{lossy, push_cookies, push_decoded, push_urlencoded};
+use decode::{Carrier, Validated, lossy, push_cookies, push_decoded, push_urlencoded};
 
 /// What events report of an HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,13 +59,13 @@ pub struct Extracted {
     /// One summary per request that has at least a complete request line, in wire order.
     pub requests: Vec<HttpSummary>,
     /// Every input of every request, bounded by the limits.
-    pub inputs: Vec<Input>,
+    pub inputs: Inputs,
 }
 
 /// Extracts inputs from bytes captured on an inbound connection; `None` when they are not
 /// HTTP/1.x (the buffer does not start with a complete `METHOD target HTTP/1.x` line).
 pub fn extract_http(bytes: &[u8], limits: &ExtractionSettings) -> Option<Extracted> {
-    let mut collector = Collector::new(limits);
+    let mut collector = Collector::new(limits, bytes.len());
     let mut requests = Vec::new();
     let mut rest = skip_empty_lines(bytes);
     while !rest.is_empty() {
@@ -183,81 +182,95 @@ struct BodyInfo {
     content_type: Option<Vec<u8>>,
 }
 
+/// Longest header name that [`read_headers`] looks up (`upgrade-insecure-requests`); longer
+/// names are all user data.
+const MAX_KNOWN_HEADER: usize = 32;
+
 /// Headers that are protocol machinery, set by clients and proxies rather than carrying
-/// application data. Everything else — `User-Agent`, `Referer`, `Origin`, `X-*`, custom
-/// headers — is reported. `Authorization` is left out on purpose: credentials must not end up
-/// in events.
-fn is_machinery_header(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "host",
-        "content-length",
-        "content-type",
-        "content-encoding",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "upgrade",
-        "te",
-        "trailer",
-        "cache-control",
-        "pragma",
-        "cookie",
-        "authorization",
-        "proxy-authorization",
-        "range",
-        "expect",
-        "date",
-        "dnt",
-        "priority",
-        "max-forwards",
-        "upgrade-insecure-requests",
-    ];
-    const PREFIXES: &[&str] = &["accept", "if-", "sec-"];
-    EXACT.iter().any(|h| name.eq_ignore_ascii_case(h))
-        || PREFIXES.iter().any(|p| {
-            name.get(..p.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(p))
-        })
+/// application data (`lower` is the lowercase name). Everything else — `User-Agent`,
+/// `Referer`, `Origin`, `X-*`, custom headers — is reported. `Authorization` is left out on
+/// purpose: credentials must not end up in events.
+fn is_machinery_header(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"host"
+            | b"connection"
+            | b"keep-alive"
+            | b"proxy-connection"
+            | b"upgrade"
+            | b"te"
+            | b"trailer"
+            | b"cache-control"
+            | b"pragma"
+            | b"authorization"
+            | b"proxy-authorization"
+            | b"range"
+            | b"expect"
+            | b"date"
+            | b"dnt"
+            | b"priority"
+            | b"max-forwards"
+            | b"upgrade-insecure-requests"
+    ) || lower.starts_with(b"accept")
+        || lower.starts_with(b"if-")
+        || lower.starts_with(b"sec-")
 }
 
 /// Reports header inputs and returns what the headers say about the body.
-fn read_headers(headers: &[httparse::Header<'_>], c: &mut Collector) -> BodyInfo {
+fn read_headers<'h>(
+    headers: &[httparse::Header<'h>],
+    head: &Validated<'h>,
+    c: &mut Collector,
+) -> BodyInfo {
     let mut info = BodyInfo::default();
+    let mut buf = [0u8; MAX_KNOWN_HEADER];
     for h in headers {
         let name = h.name;
         let value = h.value.trim_ascii();
-        if name.eq_ignore_ascii_case("content-length") {
-            if info.content_length.is_none() {
-                let parsed = std::str::from_utf8(value)
-                    .ok()
-                    .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|v| v.parse().ok());
-                info.content_length = Some(parsed);
+        // Names are matched in lowercase; a longer name is no header we know.
+        let lower = buf.get_mut(..name.len()).map(|lower| {
+            lower.copy_from_slice(name.as_bytes());
+            lower.make_ascii_lowercase();
+            &*lower
+        });
+        match lower.unwrap_or_default() {
+            b"content-length" => {
+                if info.content_length.is_none() {
+                    let parsed = std::str::from_utf8(value)
+                        .ok()
+                        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                        .and_then(|v| v.parse().ok());
+                    info.content_length = Some(parsed);
+                }
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = value
-                .rsplit(|&b| b == b',')
-                .next()
-                .unwrap_or(b"")
-                .trim_ascii();
-            if last.eq_ignore_ascii_case(b"chunked") {
-                info.chunked = true;
-            } else if !last.eq_ignore_ascii_case(b"identity") {
-                info.other_transfer_coding = true;
+            b"transfer-encoding" => {
+                let last = value
+                    .rsplit(|&b| b == b',')
+                    .next()
+                    .unwrap_or(b"")
+                    .trim_ascii();
+                if last.eq_ignore_ascii_case(b"chunked") {
+                    info.chunked = true;
+                } else if !last.eq_ignore_ascii_case(b"identity") {
+                    info.other_transfer_coding = true;
+                }
             }
-        } else if name.eq_ignore_ascii_case("content-encoding") {
-            info.content_encoded |= !value.is_empty() && !value.eq_ignore_ascii_case(b"identity");
-        } else if name.eq_ignore_ascii_case("content-type") {
-            info.content_type.get_or_insert_with(|| value.to_vec());
-        } else if name.eq_ignore_ascii_case("cookie") {
-            push_cookies(c, value);
-        } else if !is_machinery_header(name) {
-            c.push_named("header", name, true, lossy(value));
-            if name.eq_ignore_ascii_case("x-forwarded-for") && value.contains(&b',') {
-                // Applications take one element of the list (usually the first).
-                for part in value.split(|&b| b == b',') {
-                    c.push_named("header", name, true, lossy(part.trim_ascii()));
+            b"content-encoding" => {
+                info.content_encoded |=
+                    !value.is_empty() && !value.eq_ignore_ascii_case(b"identity");
+            }
+            b"content-type" => {
+                info.content_type.get_or_insert_with(|| value.to_vec());
+            }
+            b"cookie" => push_cookies(c, head, value),
+            known if is_machinery_header(known) => {}
+            known => {
+                c.push_named("header.", name, true, &head.text(value));
+                if known == b"x-forwarded-for" && value.contains(&b',') {
+                    // Applications take one element of the list (usually the first).
+                    for part in value.split(|&b| b == b',') {
+                        c.push_named("header.", name, true, &head.text(part.trim_ascii()));
+                    }
                 }
             }
         }
@@ -302,14 +315,14 @@ fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -
     let line = request_line(buf)?;
     let (path, query) = split_target(line.target);
     let summary = HttpSummary {
-        method: String::from_utf8_lossy(line.method).into_owned(),
-        path: String::from_utf8_lossy(path).into_owned(),
-        query: query.map(|q| String::from_utf8_lossy(q).into_owned()),
+        method: lossy(line.method).into_owned(),
+        path: lossy(path).into_owned(),
+        query: query.map(|q| lossy(q).into_owned()),
     };
     push_path(c, path);
     if let Some(query) = query {
         c.push_bytes("query", query);
-        push_urlencoded(c, "query", query);
+        push_urlencoded(c, Carrier::Query, query);
     }
 
     let end = head_end(buf, line.end);
@@ -317,7 +330,8 @@ fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -
         HeadEnd::Complete(n) => buf.get(..n),
         HeadEnd::Partial(_) => None,
     };
-    let fast = complete_head.and_then(|head| parse_headers(head, |hs| read_headers(hs, c)));
+    let fast = complete_head
+        .and_then(|head| parse_headers(head, |hs| read_headers(hs, &Validated::new(head), c)));
     let info = match fast {
         Some(info) => info,
         None => {
@@ -334,7 +348,8 @@ fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -
             if partial {
                 head.extend_from_slice(b"\r\n");
             }
-            parse_headers(&head, |hs| read_headers(hs, c)).unwrap_or_default()
+            parse_headers(&head, |hs| read_headers(hs, &Validated::new(&head), c))
+                .unwrap_or_default()
         }
     };
 
@@ -401,16 +416,19 @@ fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 /// path matters for servers that map it onto the file system: `/../../etc/passwd` is one
 /// input there, while its segments are too short to match anything.
 fn push_path(c: &mut Collector, path: &[u8]) {
+    let region = Validated::new(path);
     let segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
     let mut origin = String::new();
+    let mut index = itoa::Buffer::new();
     for (i, segment) in segments.enumerate() {
         origin.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(origin, "path[{i}]");
-        push_decoded(c, &origin, segment, false);
+        origin.push_str("path[");
+        origin.push_str(index.format(i));
+        origin.push(']');
+        push_decoded(c, &origin, segment, &region, false);
     }
     if path.len() > 1 {
-        push_decoded(c, "path", path, false);
+        push_decoded(c, "path", path, &region, false);
     }
 }
 
@@ -468,7 +486,7 @@ fn push_body(
         .unwrap_or(b"")
         .trim_ascii();
     if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
-        push_urlencoded(c, "form", body);
+        push_urlencoded(c, Carrier::Form, body);
         return;
     }
     let multipart = mime

@@ -39,7 +39,7 @@ pub use sensitive::SensitiveMatcher;
 
 use crate::config::DetectorSettings;
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::Input;
+use crate::input::InputRef;
 
 /// Occurrences of one input in one path that are examined; later ones are ignored (a path
 /// repeating the same input more often than this is not a realistic file name).
@@ -49,10 +49,10 @@ pub const MAX_OCCURRENCES: usize = 16;
 ///
 /// Returns the strongest finding: absolute inputs and traversals that end outside the base
 /// first, then climbs that come back.
-pub fn check(path: &str, candidates: &[&Input], cfg: &DetectorSettings) -> Option<Finding> {
+pub fn check(path: &str, candidates: &[InputRef<'_>], cfg: &DetectorSettings) -> Option<Finding> {
     let mut best: Option<Finding> = None;
-    for input in candidates {
-        let value = input.value.as_str();
+    for &input in candidates {
+        let value = input.value;
         // `..` alone is shorter than the usual minimum but is never an accidental match
         // when it forms a whole segment, which `traversal` requires.
         if value.len() < cfg.min_input_len.max(1) && value != ".." {
@@ -75,7 +75,7 @@ pub fn check(path: &str, candidates: &[&Input], cfg: &DetectorSettings) -> Optio
 }
 
 /// Judges one occurrence of `input` at `path[start..end]`.
-fn check_occurrence(path: &str, input: &Input, start: usize, end: usize) -> Option<Finding> {
+fn check_occurrence(path: &str, input: InputRef<'_>, start: usize, end: usize) -> Option<Finding> {
     if start == 0 && input.value.starts_with('/') {
         let how = if end == path.len() {
             "is the whole path"
@@ -87,7 +87,7 @@ fn check_occurrence(path: &str, input: &Input, start: usize, end: usize) -> Opti
         return Some(Finding {
             detector: DetectorKind::Path,
             rule_id: "path.absolute-input".into(),
-            input: Some(input.clone()),
+            input: Some(input.to_input()),
             span: Some((start, end)),
             reason: format!("absolute input {how}, so it picks any file on the system"),
             confidence: Confidence::High,
@@ -97,9 +97,9 @@ fn check_occurrence(path: &str, input: &Input, start: usize, end: usize) -> Opti
 }
 
 /// The traversal rule for one occurrence (see the module docs).
-fn traversal(path: &str, input: &Input, start: usize, end: usize) -> Option<Finding> {
+fn traversal(path: &str, input: InputRef<'_>, start: usize, end: usize) -> Option<Finding> {
     let prefix = path.get(..start)?;
-    let value = input.value.as_str();
+    let value = input.value;
     // Cheap exit: no `..` inside the input and none formed with a neighbouring `.`.
     let forms_dotdot = value.contains("..")
         || (value.starts_with('.') && prefix.ends_with('.'))
@@ -134,7 +134,7 @@ fn traversal(path: &str, input: &Input, start: usize, end: usize) -> Option<Find
     Some(Finding {
         detector: DetectorKind::Path,
         rule_id: "path.traversal".into(),
-        input: Some(input.clone()),
+        input: Some(input.to_input()),
         span: Some((start, end)),
         reason: format!(
             "input adds `..` segments that climb above the application's directory `{base}`; \
@@ -147,10 +147,11 @@ fn traversal(path: &str, input: &Input, start: usize, end: usize) -> Option<Find
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
 
     fn run(path: &str, value: &str) -> Option<Finding> {
         let input = Input::new("query.file", value);
-        check(path, &[&input], &DetectorSettings::default())
+        check(path, &[input.view()], &DetectorSettings::default())
     }
 
     fn rule(path: &str, value: &str) -> Option<(&'static str, Confidence)> {

@@ -42,7 +42,7 @@ use memchr::memmem;
 
 use crate::config::DetectorSettings;
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::Input;
+use crate::input::InputRef;
 
 use lexer::{ExpansionKind, Lexed, Operator, Token, TokenKind, WordRole};
 
@@ -62,9 +62,13 @@ const QUOTING_CHARS: [char; 6] = ['\'', '"', '`', '\\', '$', '('];
 ///
 /// Returns the strongest finding over all candidates (stopping at the first high-confidence
 /// one); `None` when every occurrence of every input is data.
-pub fn check(command: &str, candidates: &[&Input], cfg: &DetectorSettings) -> Option<Finding> {
+pub fn check(
+    command: &str,
+    candidates: &[InputRef<'_>],
+    cfg: &DetectorSettings,
+) -> Option<Finding> {
     let min = cfg.min_input_len.max(1);
-    let inputs: Vec<&Input> = candidates
+    let inputs: Vec<InputRef<'_>> = candidates
         .iter()
         .copied()
         .filter(|i| i.value.len() >= min)
@@ -293,8 +297,8 @@ impl<'a> Index<'a> {
     }
 
     /// The verdict on one input over all its occurrences.
-    fn judge(&self, input: &Input) -> Option<Finding> {
-        let value = input.value.as_str();
+    fn judge(&self, input: InputRef<'_>) -> Option<Finding> {
+        let value = input.value;
         let mut best: Option<(Vec<Evidence>, usize)> = None;
         let mut clean_occurrence = false;
         let mut occurrences = Vec::new();
@@ -359,7 +363,7 @@ impl<'a> Index<'a> {
         Some(Finding {
             detector: DetectorKind::Shell,
             rule_id: strongest.rule.id().into(),
-            input: Some(input.clone()),
+            input: Some(input.to_input()),
             span: Some((start, start + value.len())),
             reason: format!("input `{}` {}", shown(value, 80), join(&phrases)),
             confidence: strongest.confidence,
@@ -663,10 +667,11 @@ fn join(phrases: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
 
     fn run(command: &str, value: &str) -> Option<Finding> {
         let input = Input::new("query.q", value);
-        check(command, &[&input], &DetectorSettings::default())
+        check(command, &[input.view()], &DetectorSettings::default())
     }
 
     /// Asserts a finding with `rule` and `confidence`, and returns its reason.

@@ -39,7 +39,7 @@ use ipnet::IpNet;
 
 use crate::config::SsrfSettings;
 use crate::finding::{Confidence, DetectorKind, Finding};
-use crate::input::Input;
+use crate::input::InputRef;
 use authority::{HostRef, authority_host, embedded_hosts};
 
 /// Origins whose values describe the connection itself rather than a destination the client
@@ -103,7 +103,7 @@ impl Target<'_> {
     /// The finding for `input`, which named this destination as `found`.
     fn finding(
         &self,
-        input: &Input,
+        input: InputRef<'_>,
         named: Named,
         found: &HostRef<'_>,
         confidence: Confidence,
@@ -130,7 +130,7 @@ impl Target<'_> {
         Finding {
             detector: DetectorKind::Ssrf,
             rule_id: rule_id.into(),
-            input: Some(input.clone()),
+            input: Some(input.to_input()),
             span: None,
             reason: format!(
                 "input {how} {what} `{}`; the connection goes to {} port {}, {kind} (range {})",
@@ -149,7 +149,7 @@ pub fn check(
     addr: IpAddr,
     port: u16,
     host: Option<&str>,
-    inputs: &[&Input],
+    inputs: &[InputRef<'_>],
     cfg: &SsrfSettings,
 ) -> Option<Finding> {
     let range = addr::range_of(addr, &cfg.internal_ranges)?;
@@ -168,7 +168,7 @@ pub fn check(
         if input.value.len() < cfg.min_input_len.max(1)
             || ADDRESSING_HEADERS
                 .iter()
-                .any(|h| h.eq_ignore_ascii_case(&input.origin))
+                .any(|h| h.eq_ignore_ascii_case(input.origin))
         {
             continue;
         }
@@ -180,7 +180,7 @@ pub fn check(
         // Every URL-like piece has one of these characters; plain words skip the scan.
         let may_hold_url = |b: &u8| matches!(b, b':' | b'/' | b'\\' | b'?' | b'#');
         if medium.is_none() && input.value.as_bytes().iter().any(may_hold_url) {
-            medium = embedded_hosts(&input.value).iter().find_map(|found| {
+            medium = embedded_hosts(input.value).iter().find_map(|found| {
                 let named = target.named_by(found, false)?;
                 Some(target.finding(input, named, found, Confidence::Medium))
             });
@@ -222,6 +222,7 @@ pub fn check_metadata(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
@@ -229,7 +230,13 @@ mod tests {
 
     fn run(addr: &str, host: Option<&str>, origin: &str, value: &str) -> Option<Finding> {
         let input = Input::new(origin, value);
-        check(ip(addr), 80, host, &[&input], &SsrfSettings::default())
+        check(
+            ip(addr),
+            80,
+            host,
+            &[input.view()],
+            &SsrfSettings::default(),
+        )
     }
 
     fn rule(addr: &str, host: Option<&str>, value: &str) -> Option<(&'static str, Confidence)> {
@@ -287,7 +294,7 @@ mod tests {
             let input = Input::new("query.x", value);
             let cfg = SsrfSettings::default();
             let addr = IpAddr::from(std::net::Ipv4Addr::from(a));
-            let _ = check(addr, 80, host.as_deref(), &[&input], &cfg);
+            let _ = check(addr, 80, host.as_deref(), &[input.view()], &cfg);
             let _ = check_metadata(addr, 80, host.as_deref(), &cfg);
         }
 
@@ -298,7 +305,7 @@ mod tests {
             for text in [addr.to_string(), u32::from(addr).to_string(),
                          format!("0x{:x}", u32::from(addr)), format!("http://{addr}:81/")] {
                 let input = Input::new("query.x", text.clone());
-                let found = check(IpAddr::V4(addr), 81, None, &[&input], &cfg);
+                let found = check(IpAddr::V4(addr), 81, None, &[input.view()], &cfg);
                 proptest::prop_assert!(found.is_some(), "{}", text);
             }
         }

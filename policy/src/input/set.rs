@@ -1,4 +1,4 @@
-//! User inputs: decoded values that arrived from the network, each tagged with where it came from.
+//! The inputs of one request plus the matcher that finds them in sink arguments.
 //!
 //! An [`InputSet`] is built once per request (the agent caches it) and answers the hot question
 //! "which inputs occur verbatim in this sink argument?".
@@ -17,35 +17,16 @@
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use serde::Serialize;
 
-/// One user-controlled value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Input {
-    /// Where the value came from, e.g. `query.id`, `json.user.name`, `header.user-agent`,
-    /// `cookie.sid`, `path[2]`, `multipart.file.filename`, `raw` for non-HTTP traffic.
-    pub origin: String,
-    /// The decoded value as the application sees it (lossy UTF-8).
-    pub value: String,
-}
-
-impl Input {
-    /// Builds an input from an origin and a value.
-    pub fn new(origin: impl Into<String>, value: impl Into<String>) -> Self {
-        Self {
-            origin: origin.into(),
-            value: value.into(),
-        }
-    }
-}
+use super::{InputRef, Inputs};
 
 /// The inputs of one request plus a matcher over their values.
 #[derive(Debug, Clone)]
 pub struct InputSet {
-    inputs: Vec<Input>,
+    inputs: Inputs,
     /// Indices into `inputs` of the matched values (those of at least `min_len` bytes), in
     /// input order; a pattern is identified by its position here.
-    pattern_to_input: Vec<usize>,
+    pattern_to_input: Vec<u32>,
     /// `None` when no value is long enough to be matched.
     matcher: Option<Box<Matcher>>,
 }
@@ -170,11 +151,13 @@ impl Found {
 impl InputSet {
     /// Builds the set; values shorter than `min_len` bytes are kept but never matched
     /// (a one-letter value occurs in almost every sink and proves nothing).
-    pub fn new(inputs: Vec<Input>, min_len: usize) -> Self {
+    pub fn new(inputs: Inputs, min_len: usize) -> Self {
         let mut pattern_to_input = Vec::with_capacity(inputs.len());
         let mut patterns = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
-            if input.value.len() >= min_len.max(1) {
+            // `Inputs` holds fewer than 2^32 inputs (its spans are 32-bit offsets, and every
+            // input but an empty one takes a byte).
+            if let (true, Ok(i)) = (input.value.len() >= min_len.max(1), u32::try_from(i)) {
                 pattern_to_input.push(i);
                 patterns.push(input.value.as_bytes());
             }
@@ -190,14 +173,14 @@ impl InputSet {
     /// An empty set (no request correlated).
     pub fn empty() -> Self {
         Self {
-            inputs: Vec::new(),
+            inputs: Inputs::default(),
             pattern_to_input: Vec::new(),
             matcher: None,
         }
     }
 
     /// All inputs, matched or not.
-    pub fn inputs(&self) -> &[Input] {
+    pub fn inputs(&self) -> &Inputs {
         &self.inputs
     }
 
@@ -207,7 +190,7 @@ impl InputSet {
     }
 
     /// The distinct inputs whose value occurs verbatim in `haystack`, in input order.
-    pub fn occurring_in(&self, haystack: &str) -> Vec<&Input> {
+    pub fn occurring_in(&self, haystack: &str) -> Vec<InputRef<'_>> {
         let Some(m) = &self.matcher else {
             return Vec::new();
         };
@@ -234,7 +217,7 @@ impl InputSet {
         found
             .iter()
             .filter_map(|p| self.pattern_to_input.get(p))
-            .filter_map(|&i| self.inputs.get(i))
+            .filter_map(|&i| self.inputs.get(i as usize))
             .collect()
     }
 
@@ -242,8 +225,7 @@ impl InputSet {
     fn pattern(&self, p: usize) -> &[u8] {
         self.pattern_to_input
             .get(p)
-            .and_then(|&i| self.inputs.get(i))
-            .map_or(b"", |input| input.value.as_bytes())
+            .map_or(b"", |&i| self.inputs.value(i as usize).as_bytes())
     }
 
     /// Every pattern occurring in `hay`, with one overlapping Aho-Corasick pass.
@@ -349,10 +331,16 @@ impl Scan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Input;
+
+    /// An input set of these inputs.
+    fn set_of(inputs: impl IntoIterator<Item = Input>, min_len: usize) -> InputSet {
+        InputSet::new(inputs.into_iter().collect(), min_len)
+    }
 
     #[test]
     fn finds_only_inputs_present_and_long_enough() {
-        let set = InputSet::new(
+        let set = set_of(
             vec![
                 Input::new("query.a", "x"),
                 Input::new("query.b", "etc/passwd"),
@@ -364,7 +352,7 @@ mod tests {
         let hits: Vec<_> = set
             .occurring_in("cat /etc/passwd")
             .iter()
-            .map(|i| i.origin.clone())
+            .map(|i| i.origin.to_owned())
             .collect();
         assert_eq!(hits, vec!["query.b", "query.d"]);
     }
@@ -379,12 +367,11 @@ mod tests {
         let inputs = values
             .iter()
             .enumerate()
-            .map(|(i, v)| Input::new(format!("i{i}"), *v))
-            .collect();
-        InputSet::new(inputs, min_len)
+            .map(|(i, v)| Input::new(format!("i{i}"), *v));
+        set_of(inputs, min_len)
             .occurring_in(haystack)
             .iter()
-            .map(|i| i.origin.clone())
+            .map(|i| i.origin.to_owned())
             .collect()
     }
 
@@ -419,12 +406,11 @@ mod tests {
     fn a_hostile_argument_falls_back_to_the_automaton_with_the_same_answer() {
         // Every position of the argument shares its fingerprint with every value, and no
         // value occurs until the end: verification runs out of budget.
-        let inputs = (0..300)
-            .map(|i| Input::new(format!("i{i}"), format!("{}{i}", "a".repeat(40))))
-            .collect();
-        let set = InputSet::new(inputs, 3);
+        let inputs =
+            (0..300).map(|i| Input::new(format!("i{i}"), format!("{}{i}", "a".repeat(40))));
+        let set = set_of(inputs, 3);
         let hits = set.occurring_in(&format!("{}7", "a".repeat(5000)));
-        let origins: Vec<&str> = hits.iter().map(|i| i.origin.as_str()).collect();
+        let origins: Vec<&str> = hits.iter().map(|i| i.origin).collect();
         assert_eq!(origins, ["i7"]);
         let built = set.matcher.as_ref().and_then(|m| m.automaton.get());
         assert!(built.is_some_and(Option::is_some));
