@@ -8,6 +8,11 @@
 //!   pad a request with hundreds of one-byte parameters and push the real payload out of the
 //!   set. Values that do not fit the byte budget are skipped, not truncated (a truncated value
 //!   is no longer what the application sees).
+//!
+//! Cost, which is most of extraction: the arena starts with a copy of the captured bytes, so a
+//! value taken verbatim from the request (a header, a JSON string without escapes) is a range
+//! of that copy, found by its address; only decoded values and built origins are appended.
+//! Duplicates are found through a bitmap of pair hashes ([`Seen`]).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,7 +20,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, lossy, truncate_str};
 use crate::config::ExtractionSettings;
-use crate::input::{Inputs, OriginWriter};
+use crate::input::{Inputs, Text};
 
 /// Inputs of an ordinary request (a 2 KiB form or JSON request yields about 120); the first
 /// allocations are sized for it so that the common case never regrows.
@@ -33,13 +38,19 @@ pub(crate) enum Pushed {
 }
 
 /// Collects the inputs of every request in one captured buffer.
+///
+/// Lives for one [`super::extract_http`] call, while the captured bytes are borrowed
+/// unchanged: that is what makes [`Collector::place`] sound.
 pub(crate) struct Collector {
     max_inputs: usize,
     max_total_bytes: usize,
     inputs: Inputs,
+    /// Address and length of the captured bytes whose copy starts the arena (their valid
+    /// UTF-8 prefix): text that lies there is shared, not copied.
+    source: (usize, usize),
     /// Bytes of the values kept (origins not counted).
     total_bytes: usize,
-    /// Every kept input, by a hash of its value, to spot duplicate pairs.
+    /// A hash of every kept input, to spot duplicate pairs.
     seen: Seen,
     /// Per-call seed of that hash, so that a sender cannot aim for collisions.
     seed: u64,
@@ -50,19 +61,30 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    /// An empty collector bounded by `limits`, sized for a buffer of `buffer_len` bytes.
-    pub(crate) fn new(limits: &ExtractionSettings, buffer_len: usize) -> Self {
-        // Values are mostly shorter than on the wire, but origins repeat parameter names and
-        // several carriers report a value twice (the raw query string and its parameters).
-        let arena = buffer_len
+    /// An empty collector bounded by `limits`, for the captured `bytes`.
+    pub(crate) fn new(limits: &ExtractionSettings, bytes: &[u8]) -> Self {
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(all) => all,
+            Err(e) => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
+                .unwrap_or_default(),
+        };
+        // Decoded values are mostly shorter than on the wire; origins repeat parameter names.
+        let extra = bytes
+            .len()
             .saturating_mul(2)
             .min(limits.max_total_bytes.saturating_mul(2));
+        let count = TYPICAL_INPUTS.min(limits.max_inputs);
+        let (inputs, source) = match Inputs::with_source(valid, count, extra) {
+            Some(inputs) => (inputs, (valid.as_ptr() as usize, valid.len())),
+            None => (Inputs::with_capacity(count, extra), (0, 0)),
+        };
         Self {
             max_inputs: limits.max_inputs,
             max_total_bytes: limits.max_total_bytes,
-            inputs: Inputs::with_capacity(TYPICAL_INPUTS.min(limits.max_inputs), arena),
+            inputs,
+            source,
             total_bytes: 0,
-            seen: Seen::with_capacity(TYPICAL_INPUTS.min(limits.max_inputs)),
+            seen: Seen::with_capacity(count),
             seed: RandomState::new().hash_one(0x5eed_u64) | 1,
             scratch: Scratch::default(),
             shortest: None,
@@ -71,57 +93,92 @@ impl Collector {
 
     /// Adds one input unless it is empty, a duplicate, or over the limits.
     pub(crate) fn push(&mut self, origin: &str, value: &str) -> Pushed {
-        self.push_with(|o| o.push_str(origin), value)
-    }
-
-    /// Adds `value` under an origin that `write_origin` writes straight into the arena; the
-    /// input is stored first and taken back when it turns out to be a duplicate or to lose
-    /// against the count limit (both rare), so the common case copies each byte once.
-    fn push_with(
-        &mut self,
-        write_origin: impl FnOnce(&mut OriginWriter<'_>),
-        value: &str,
-    ) -> Pushed {
-        let len = value.len();
-        if len == 0 || self.max_inputs == 0 || len > self.max_total_bytes {
-            return Pushed::Dropped;
-        }
-        let at_limit = self.inputs.len() >= self.max_inputs;
-        if !at_limit && self.total_bytes + len > self.max_total_bytes {
-            return Pushed::Dropped;
-        }
-        let Some(idx) = self.inputs.push_with(write_origin, value) else {
+        let Some(at_limit) = self.admits(value.len()) else {
             return Pushed::Dropped;
         };
+        let mark = self.inputs.text_len();
+        let (Some(origin), Some(value)) = (self.place(origin), self.place(value)) else {
+            self.inputs.truncate_text(mark);
+            return Pushed::Dropped;
+        };
+        self.add(origin, value, mark, at_limit)
+    }
+
+    /// Adds `value` under an origin already in the arena (see [`Collector::append`]).
+    pub(crate) fn push_value(&mut self, origin: Text, value: &str) -> Pushed {
+        let Some(at_limit) = self.admits(value.len()) else {
+            return Pushed::Dropped;
+        };
+        let mark = self.inputs.text_len();
+        match self.place(value) {
+            Some(value) => self.add(origin, value, mark, at_limit),
+            None => Pushed::Dropped,
+        }
+    }
+
+    /// Adds an input made of text already in the arena (see [`Collector::append`]).
+    pub(crate) fn push_text(&mut self, origin: Text, value: Text) -> Pushed {
+        match self.admits(value.len()) {
+            Some(at_limit) => self.add(origin, value, self.inputs.text_len(), at_limit),
+            None => Pushed::Dropped,
+        }
+    }
+
+    /// Appends `s` to the arena, for inputs that share it ([`Collector::push_text`]).
+    pub(crate) fn append(&mut self, s: &str) -> Option<Text> {
+        self.inputs.append(s)
+    }
+
+    /// The text of a range of the arena.
+    pub(crate) fn slice(&self, t: Text) -> &str {
+        self.inputs.slice(t)
+    }
+
+    /// Whether a value of `len` bytes may be added: `None` when it is empty or over the byte
+    /// budget, else whether the count limit is reached (it then has to replace an input).
+    fn admits(&self, len: usize) -> Option<bool> {
+        if len == 0 || self.max_inputs == 0 || len > self.max_total_bytes {
+            return None;
+        }
+        let at_limit = self.inputs.len() >= self.max_inputs;
+        (at_limit || self.total_bytes + len <= self.max_total_bytes).then_some(at_limit)
+    }
+
+    /// `s` as a range of the arena: found in the source copy when `s` lies in the captured
+    /// bytes (compared by address, so no byte is read), appended otherwise.
+    fn place(&mut self, s: &str) -> Option<Text> {
+        let (base, len) = self.source;
+        let offset = (s.as_ptr() as usize).wrapping_sub(base);
+        let end = offset.checked_add(s.len()).filter(|&end| end <= len);
+        end.and_then(|end| self.inputs.source_text(offset, end))
+            .or_else(|| self.inputs.append(s))
+    }
+
+    /// Adds the input `(origin, value)` unless it duplicates a kept one, or loses against the
+    /// count limit; text appended since `mark` is dropped with it.
+    fn add(&mut self, origin: Text, value: Text, mark: usize, at_limit: bool) -> Pushed {
+        let idx = self.inputs.push_span(origin, value);
         let Some((origin, value)) = self.inputs.bytes(idx) else {
             return Pushed::Dropped;
         };
-        let hash = value_hash(self.seed, value);
+        let hash = pair_hash(self.seed, origin, value);
         let inputs = &self.inputs;
         let same = |kept: usize| inputs.bytes(kept) == Some((origin, value));
         if self.seen.find(hash, same).is_some() {
             self.inputs.pop();
+            self.inputs.truncate_text(mark);
             return Pushed::Duplicate;
         }
         if at_limit {
-            return self.replace_shortest(hash);
+            return self.replace_shortest(hash, mark);
         }
-        self.insert_seen(hash, idx);
+        let len = value.len();
+        self.seen.record(idx, hash);
         self.total_bytes += len;
         if let Some(heap) = &mut self.shortest {
             heap.push(Reverse((len, idx)));
         }
         Pushed::Added
-    }
-
-    /// Records input `idx` under `hash`, growing the table when half full.
-    fn insert_seen(&mut self, hash: u64, idx: usize) {
-        if self.seen.needs_growth() {
-            let (seed, inputs) = (self.seed, &self.inputs);
-            self.seen
-                .grow(|i| inputs.bytes(i).map_or(0, |(_, v)| value_hash(seed, v)));
-        }
-        self.seen.insert(hash, idx);
     }
 
     /// The reusable decoding buffers, to give back with [`Self::return_scratch`] so that
@@ -152,23 +209,30 @@ impl Collector {
         lowercase: bool,
         value: &str,
     ) -> Pushed {
+        let Some(at_limit) = self.admits(value.len()) else {
+            return Pushed::Dropped;
+        };
+        let mark = self.inputs.text_len();
         let name = truncate_str(name, MAX_NAME_IN_ORIGIN);
-        self.push_with(
-            |o| {
-                o.push_str(prefix);
-                if lowercase {
-                    o.push_lowercase(name);
-                } else {
-                    o.push_str(name);
-                }
-            },
-            value,
-        )
+        let origin = self.inputs.append_with(|w| {
+            w.push_str(prefix);
+            if lowercase {
+                w.push_lowercase(name);
+            } else {
+                w.push_str(name);
+            }
+        });
+        let value = self.place(value);
+        let (Some(origin), Some(value)) = (origin, value) else {
+            self.inputs.truncate_text(mark);
+            return Pushed::Dropped;
+        };
+        self.add(origin, value, mark, at_limit)
     }
 
     /// The count limit is reached and the last input is new: it replaces the shortest kept
     /// value if it is longer (and fits the byte budget), and is dropped otherwise.
-    fn replace_shortest(&mut self, hash: u64) -> Pushed {
+    fn replace_shortest(&mut self, hash: u64, mark: usize) -> Pushed {
         let last = self.inputs.len() - 1;
         let len = self.inputs.value(last).len();
         let inputs = &self.inputs;
@@ -182,15 +246,14 @@ impl Collector {
             len > old_len && self.total_bytes - old_len + len <= self.max_total_bytes
         }) else {
             self.inputs.pop();
+            self.inputs.truncate_text(mark);
             return Pushed::Dropped;
         };
         heap.pop();
-        // The evicted input's table entry now points at its replacement, which `find`
-        // compares in full: it can never be taken for the evicted pair.
         self.inputs.move_last_to(idx);
         self.total_bytes = self.total_bytes - old_len + len;
         heap.push(Reverse((len, idx)));
-        self.insert_seen(hash, idx);
+        self.seen.record(idx, hash);
         Pushed::Added
     }
 
@@ -201,18 +264,31 @@ impl Collector {
     }
 }
 
-/// Seeded hash of a value: a folded multiply per 8-byte word, several times cheaper than
-/// SipHash on these short strings. Origins are left out: equal values under different
-/// origins only cost a comparison.
-fn value_hash(seed: u64, value: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = seed;
-    let mut rest = value;
+/// Seeded hash of an `(origin, value)` pair. Both parts count: equal values under different
+/// origins (a city in the shipping and the billing address) are common, and would otherwise
+/// all look like duplicates worth a full comparison.
+///
+/// Each part is one chain of 64-bit multiplies (the two chains run in parallel), finished by
+/// one 128-bit folded multiply: several times cheaper than SipHash on these short strings,
+/// and still keyed by the per-call seed.
+fn pair_hash(seed: u64, origin: &[u8], value: &[u8]) -> u64 {
+    let ho = part_hash(seed, origin);
+    let hv = part_hash(seed.rotate_left(32), value);
+    fold(ho ^ hv.rotate_left(29), K)
+}
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One part of [`pair_hash`]; its length is mixed in, which separates `ab`+`c` from
+/// `a`+`bc`.
+fn part_hash(seed: u64, part: &[u8]) -> u64 {
+    let mut h = seed ^ part.len() as u64;
+    let mut rest = part;
     while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-        h = fold(h ^ u64::from_le_bytes(*word), K);
+        h = (h ^ u64::from_le_bytes(*word)).wrapping_mul(K);
         rest = tail;
     }
-    fold(h ^ tail_word(rest), K ^ value.len() as u64)
+    (h ^ tail_word(rest)).wrapping_mul(K)
 }
 
 /// Up to 7 bytes as one word, read as two overlapping halves instead of byte by byte (the
@@ -237,78 +313,63 @@ fn fold(a: u64, b: u64) -> u64 {
     (full as u64) ^ ((full >> 64) as u64)
 }
 
-/// An open-addressing table of input indices by value hash (linear probing, never more than
-/// half full). Entries are never removed: one that points at a replaced input is compared
-/// with the replacement and simply does not match.
+/// The hashes of the kept inputs, with a bitmap of the hashes seen so far.
+///
+/// Why not a hash table: probing one costs a mispredicted branch per insert (a variable
+/// number of probes), which was a sixth of the extraction time. Here the common case is one
+/// bitmap test that comes out "never seen" (a well-predicted branch); only when the bit is
+/// already set (a duplicate, or about one input in a hundred by chance) are the recorded
+/// hashes scanned. The scan is linear, so a request of `n` inputs that are all duplicates
+/// costs `n²/2` word comparisons at worst (about 130,000 for the default limit of 512:
+/// tens of microseconds).
 struct Seen {
-    /// `index + 1` of an input, 0 for an empty slot; the length is a power of two.
-    slots: Vec<u32>,
-    used: usize,
+    /// Bit `hash >> (64 - SEEN_BITS)` is set for every recorded hash.
+    bits: Vec<u64>,
+    /// `hashes[i]` is the hash of input `i`.
+    hashes: Vec<u64>,
 }
+
+/// log2 of the bitmap's size in bits (1 KiB).
+const SEEN_BITS: u32 = 13;
 
 impl Seen {
     fn with_capacity(inputs: usize) -> Self {
         Self {
-            slots: vec![0; (inputs * 2).next_power_of_two().max(16)],
-            used: 0,
+            bits: vec![0; (1 << SEEN_BITS) / 64],
+            hashes: Vec::with_capacity(inputs),
         }
     }
 
-    /// The first slot to probe for `hash`; probing goes on at the next slot, wrapping.
-    fn home(&self, hash: u64) -> usize {
+    /// The bitmap word and bit of `hash`.
+    fn bit(hash: u64) -> (usize, u64) {
         // The high bits are the best mixed by the folded multiply.
-        (hash >> 32) as usize & (self.slots.len() - 1)
+        let b = (hash >> (64 - SEEN_BITS)) as usize;
+        (b / 64, 1 << (b % 64))
     }
 
-    /// An input for which `same` holds among those recorded under `hash`.
+    /// An input hashed `hash` for which `same` holds.
     fn find(&self, hash: u64, same: impl Fn(usize) -> bool) -> Option<usize> {
-        let mask = self.slots.len() - 1;
-        let mut slot = self.home(hash);
-        // The table is never full, so an empty slot ends every probe sequence.
-        loop {
-            match self.slots.get(slot).copied() {
-                None | Some(0) => return None,
-                Some(entry) => {
-                    let idx = entry as usize - 1;
-                    if same(idx) {
-                        return Some(idx);
-                    }
-                }
-            }
-            slot = (slot + 1) & mask;
+        let (word, bit) = Self::bit(hash);
+        if self.bits.get(word).is_none_or(|w| w & bit == 0) {
+            return None;
         }
+        self.hashes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &h)| h == hash)
+            .map(|(i, _)| i)
+            .find(|&i| same(i))
     }
 
-    fn needs_growth(&self) -> bool {
-        (self.used + 1) * 2 > self.slots.len()
-    }
-
-    /// Records `idx` under `hash` (the caller keeps the table at most half full).
-    fn insert(&mut self, hash: u64, idx: usize) {
-        let Ok(entry) = u32::try_from(idx + 1) else {
-            return;
-        };
-        let mask = self.slots.len() - 1;
-        let mut slot = self.home(hash);
-        while let Some(taken) = self.slots.get_mut(slot) {
-            if *taken == 0 {
-                *taken = entry;
-                self.used += 1;
-                return;
-            }
-            slot = (slot + 1) & mask;
+    /// Records `hash` as input `idx`'s (inputs are recorded in order, or replace one).
+    fn record(&mut self, idx: usize, hash: u64) {
+        let (word, bit) = Self::bit(hash);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= bit;
         }
-    }
-
-    /// Doubles the table, re-recording every entry with `hash_of(index)`.
-    #[cold]
-    fn grow(&mut self, hash_of: impl Fn(usize) -> u64) {
-        let doubled = vec![0; self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, doubled);
-        self.used = 0;
-        for entry in old.into_iter().filter(|&e| e != 0) {
-            let idx = entry as usize - 1;
-            self.insert(hash_of(idx), idx);
+        match self.hashes.get_mut(idx) {
+            Some(h) => *h = hash,
+            None => self.hashes.push(hash),
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use super::collect::{Collector, Pushed};
+use crate::input::Text;
 
 /// Longest parameter, cookie or JSON key name kept in an origin, in bytes. Origins identify
 /// where a value came from; a 60 KiB key name would only bloat events.
@@ -206,9 +207,10 @@ impl DecodeBuf {
 pub(crate) struct Scratch {
     /// For single values (path segments, cookies).
     value: DecodeBuf,
-    /// A urlencoded list decoded once in one pass: each name and value followed by `&`, so
-    /// that every part is valid UTF-8 on its own when the whole is (a multi-byte sequence
-    /// cannot span an ASCII byte), and one validation covers the list.
+    /// A urlencoded list decoded once in one pass: each name preceded by the carrier prefix
+    /// and each name and value followed by `&`, so that every part is valid UTF-8 on its own
+    /// when the whole is (a multi-byte sequence cannot span an ASCII byte), and one validation
+    /// covers the list.
     list: Vec<u8>,
     /// Where each parameter's parts lie in `list`.
     params: Vec<ParamSpan>,
@@ -218,6 +220,9 @@ pub(crate) struct Scratch {
 /// and whether each still holds a `%` after one round (it may need a second).
 #[derive(Clone, Copy)]
 struct ParamSpan {
+    /// Where the carrier prefix written before the name starts (`form.` + name is the
+    /// origin of the value).
+    origin: usize,
     name: (usize, usize),
     value: (usize, usize),
     name_percent: bool,
@@ -277,36 +282,87 @@ fn pairs(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         })
 }
 
-/// Bytes that interrupt a run of literal bytes in a urlencoded list.
-const LIST_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'%' as usize] = true;
-    table[b'+' as usize] = true;
-    table
-};
+/// Flags (bit 7 of a byte) the bytes of the little-endian word `w` that equal one of
+/// `needles`: the classic "has zero byte" test on `w` XOR each needle. Only the lowest flag is
+/// exact (a borrow can flag a byte above a real match), which is the one callers use.
+pub(crate) fn word_flags(w: u64, needles: &[u8]) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    needles.iter().fold(0, |flags, &b| {
+        let x = w ^ ONES.wrapping_mul(u64::from(b));
+        flags | (x.wrapping_sub(ONES) & !x & HIGH)
+    })
+}
 
-/// Decodes a urlencoded list once, in one pass, into `list` (see [`Scratch::list`]), and
-/// records each non-empty `name[=value]` pair in `params`. Runs of literal bytes are copied
-/// whole; only `&`, `=`, `%` and `+` are looked at one by one.
-fn decode_list(text: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
+/// Offset of the first byte of `bytes` that is one of `needles`, eight bytes at a time:
+/// cheaper than `memchr` on the short strings of a request, where its vector set-up
+/// dominates.
+pub(crate) fn find_any(bytes: &[u8], needles: &[u8]) -> Option<usize> {
+    let mut skipped = 0;
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let found = word_flags(u64::from_le_bytes(*chunk), needles);
+        if found != 0 {
+            return Some(skipped + (found.trailing_zeros() / 8) as usize);
+        }
+        skipped += 8;
+        rest = tail;
+    }
+    rest.iter()
+        .position(|b| needles.contains(b))
+        .map(|at| skipped + at)
+}
+
+/// Copies the bytes of `text` before its first `&`, `=`, `%` or `+` to `out`; returns how
+/// many there were.
+///
+/// Eight bytes at a time: each word is tested for the four bytes at once ([`word_flags`]) and
+/// appended whole, then cut back to the run. Form text has a special byte every few bytes, so
+/// this saves both a per-byte loop and a `memcpy` call per run.
+fn copy_run(text: &[u8], out: &mut Vec<u8>) -> usize {
+    const SPECIAL: &[u8] = b"&=%+";
+    let mut copied = 0;
+    let mut rest = text;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let found = word_flags(u64::from_le_bytes(*chunk), SPECIAL);
+        out.extend_from_slice(chunk);
+        if found != 0 {
+            let run = (found.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - 8 + run);
+            return copied + run;
+        }
+        copied += 8;
+        rest = tail;
+    }
+    let run = rest
+        .iter()
+        .position(|b| SPECIAL.contains(b))
+        .unwrap_or(rest.len());
+    out.extend_from_slice(rest.get(..run).unwrap_or_default());
+    copied + run
+}
+
+/// Decodes a urlencoded list once, in one pass, into `list` (see [`Scratch::list`]), writing
+/// `prefix` before each name, and records each non-empty `name[=value]` pair in `params`.
+/// Runs of literal bytes are copied by [`copy_run`]; only `&`, `=`, `%` and `+` are looked at
+/// one by one.
+fn decode_list(text: &[u8], prefix: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
     list.clear();
-    list.reserve(text.len() + 2);
+    list.reserve(text.len() + 16);
     params.clear();
+    let begin = |list: &mut Vec<u8>| {
+        let origin = list.len();
+        list.extend_from_slice(prefix);
+        origin
+    };
+    let mut origin = begin(list);
     let mut pair_start = 0;
     let mut name_end = None;
     let mut name_percent = false;
     let mut percent = false;
     let mut i = 0;
     loop {
-        let rest = text.get(i..).unwrap_or_default();
-        let run = rest
-            .iter()
-            .position(|&b| LIST_SPECIAL[usize::from(b)])
-            .unwrap_or(rest.len());
-        list.extend_from_slice(rest.get(..run).unwrap_or_default());
-        i += run;
+        i += copy_run(text.get(i..).unwrap_or_default(), list);
         match text.get(i) {
             None | Some(b'&') => {
                 if i > pair_start {
@@ -318,14 +374,17 @@ fn decode_list(text: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
                             (end, percent, false)
                         }
                     };
-                    let name_start = params.last().map_or(0, |p: &ParamSpan| p.value.1 + 1);
                     params.push(ParamSpan {
-                        name: (name_start, name_end),
+                        origin,
+                        name: (origin + prefix.len(), name_end),
                         value: (name_end + 1, list.len()),
                         name_percent,
                         value_percent,
                     });
                     list.push(b'&');
+                } else {
+                    // An empty pair: take its prefix back.
+                    list.truncate(origin);
                 }
                 if i >= text.len() {
                     return;
@@ -334,6 +393,7 @@ fn decode_list(text: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
                 pair_start = i;
                 name_end = None;
                 percent = false;
+                origin = begin(list);
             }
             Some(b'=') if name_end.is_none() => {
                 name_end = Some(list.len());
@@ -408,40 +468,80 @@ impl Carrier {
 /// joined with `,` — what many frameworks (Spring, ASP.NET, Express handlers that call
 /// `String()`) hand to code that reads a repeated parameter as one string.
 ///
-/// Cost: the whole list is decoded in one pass into a reused buffer and validated as UTF-8
-/// once; names and values are then pushed as slices of it. A repeated name shows as a
+/// Cost: the whole list is decoded in one pass, validated as UTF-8 once and appended to the
+/// arena once; every name, value and origin is then a range of that text (the decoded list
+/// holds `form.name&value&…`, so `form.name` is contiguous). A repeated name shows as a
 /// duplicate name input (so a repeat past the input limit may go unnoticed); only then is the
 /// list decoded again to join the values.
 pub(crate) fn push_urlencoded(c: &mut Collector, carrier: Carrier, text: &[u8]) {
     let (prefix, key_origin) = (carrier.prefix(), carrier.key_origin());
     let mut scratch = c.take_scratch();
     let Scratch { list, params, .. } = &mut scratch;
-    decode_list(text, list, params);
-    let whole = std::str::from_utf8(list).ok();
-    // Each part on its own when the whole is not valid UTF-8 (rare: lossy replacement).
-    let mut repeated = false;
-    let part = |(start, end): (usize, usize)| match whole {
-        Some(all) => Cow::Borrowed(all.get(start..end).unwrap_or("")),
-        None => lossy(list.get(start..end).unwrap_or(b"")),
+    decode_list(text, prefix.as_bytes(), list, params);
+    let shared = match std::str::from_utf8(list) {
+        Ok(all) if !params.is_empty() => c.append(all).zip(c.append(key_origin)),
+        _ => None,
     };
+    let mut repeated = false;
     for p in params.iter() {
-        let name = part(p.name);
-        let name = match p.name_percent.then(|| second_round(&name)).flatten() {
-            Some(twice) => Cow::Owned(twice),
-            None => name,
+        let fast = shared.and_then(|(region, key)| push_param_text(c, carrier, region, key, p));
+        repeated |= match fast {
+            Some(repeat) => repeat,
+            None => {
+                // The general path: the list is not valid UTF-8, or the name needs a second
+                // decoding round.
+                let part =
+                    |(start, end): (usize, usize)| lossy(list.get(start..end).unwrap_or(b""));
+                push_param(c, carrier, &part(p.name), &part(p.value), p)
+            }
         };
-        let value = part(p.value);
-        if let Some(twice) = p.value_percent.then(|| second_round(&value)).flatten() {
-            c.push_named(prefix, &name, false, &twice);
-        }
-        c.push_named(prefix, &name, false, &value);
-        // The name input is already there when the name was given before.
-        repeated |= c.push(key_origin, &name) == Pushed::Duplicate;
     }
     c.return_scratch(scratch);
     if repeated {
         push_joined(c, prefix, text);
     }
+}
+
+/// Pushes parameter `p` as ranges of `region` (the decoded list in the arena), `key` being
+/// the key origin's text; true when its name was given before. `None`, with nothing pushed,
+/// when the name needs a second decoding round.
+fn push_param_text(
+    c: &mut Collector,
+    carrier: Carrier,
+    region: Text,
+    key: Text,
+    p: &ParamSpan,
+) -> Option<bool> {
+    let name = region.within(p.name.0, p.name.1)?;
+    let value = region.within(p.value.0, p.value.1)?;
+    let name_text = c.slice(name);
+    if p.name_percent && has_escape(name_text.as_bytes()) {
+        return None;
+    }
+    let cut = truncate_str(name_text, MAX_NAME_IN_ORIGIN).len();
+    let origin = region.within(p.origin, p.name.0 + cut)?;
+    if p.value_percent {
+        if let Some(twice) = second_round(c.slice(value)) {
+            let name = c.slice(name).to_owned();
+            c.push_named(carrier.prefix(), &name, false, &twice);
+        }
+    }
+    c.push_text(origin, value);
+    Some(c.push_text(key, name) == Pushed::Duplicate)
+}
+
+/// Pushes one parameter given as text (see [`push_urlencoded`]); true when its name was
+/// given before.
+fn push_param(c: &mut Collector, carrier: Carrier, name: &str, value: &str, p: &ParamSpan) -> bool {
+    let name = match p.name_percent.then(|| second_round(name)).flatten() {
+        Some(twice) => Cow::Owned(twice),
+        None => Cow::Borrowed(name),
+    };
+    if let Some(twice) = p.value_percent.then(|| second_round(value)).flatten() {
+        c.push_named(carrier.prefix(), &name, false, &twice);
+    }
+    c.push_named(carrier.prefix(), &name, false, value);
+    c.push(carrier.key_origin(), &name) == Pushed::Duplicate
 }
 
 /// For every name given more than once, `<prefix><name>` = its values joined with `,`, in
@@ -504,8 +604,15 @@ mod tests {
     /// The pairs of `text` decoded by [`decode_list`], as `(name, value)` byte strings.
     fn decoded_pairs(text: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let (mut list, mut params) = (Vec::new(), Vec::new());
-        decode_list(text, &mut list, &mut params);
+        decode_list(text, b"q.", &mut list, &mut params);
         let part = |(start, end): (usize, usize)| list.get(start..end).unwrap_or_default().to_vec();
+        for p in &params {
+            // The origin is the prefix and the name, contiguous.
+            assert_eq!(
+                part((p.origin, p.name.1)),
+                [&b"q."[..], &part(p.name)].concat()
+            );
+        }
         params
             .iter()
             .map(|p| (part(p.name), part(p.value)))
@@ -539,7 +646,31 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    #[test]
+    fn copy_run_stops_at_the_first_special_byte() {
+        for (text, run) in [
+            (&b""[..], 0),
+            (b"abc", 3),
+            (b"abcdefgh", 8),
+            (b"abcdefgh&", 8),
+            (b"abcdefg+h", 7),
+            (b"%", 0),
+            (b"0123456789abcdef=x", 16),
+            (b"\xff\xfe\x80=", 3),
+        ] {
+            let mut out = b"xy".to_vec();
+            assert_eq!(copy_run(text, &mut out), run, "{text:?}");
+            assert_eq!(out, [&b"xy"[..], &text[..run]].concat());
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn find_any_finds_the_first_needle(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let want = bytes.iter().position(|b| b"\"\\".contains(b));
+            proptest::prop_assert_eq!(find_any(&bytes, b"\"\\"), want);
+        }
+
         #[test]
         fn list_decoding_matches_decoding_each_pair(text in "[ab=&%+2-5A-Fé]{0,40}") {
             proptest::prop_assert_eq!(

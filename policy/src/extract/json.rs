@@ -22,7 +22,8 @@
 use std::borrow::Cow;
 
 use super::collect::Collector;
-use super::decode::{MAX_NAME_IN_ORIGIN, Validated, lossy, truncate_str};
+use super::decode::{MAX_NAME_IN_ORIGIN, Validated, find_any, lossy, truncate_str};
+use crate::input::Text;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -79,7 +80,7 @@ impl Scanner<'_> {
         self.pos += 1;
         let start = self.pos;
         let rest = self.bytes.get(start..).unwrap_or(b"");
-        match memchr::memchr2(b'"', b'\\', rest) {
+        match find_any(rest, b"\"\\") {
             Some(stop) if rest.get(stop) == Some(&b'"') => {
                 self.pos += stop + 1;
                 return (StrText::Body(start, start + stop), true);
@@ -254,17 +255,21 @@ impl Paths {
         }
     }
 
-    /// `jsonkey` + the path of the innermost object.
-    fn key_origin(&mut self) -> &str {
+    /// `jsonkey` + the path of the innermost object, and whether it changed since the last
+    /// call (the keys of one object share it).
+    fn key_origin(&mut self) -> (&str, bool) {
         let end = match self.current_tracked() {
             Some(t) => t.mark,
             None => self.path.len(),
         };
-        self.key_origin.clear();
-        self.key_origin.push_str("jsonkey");
-        self.key_origin
-            .push_str(self.path.get("json".len()..end).unwrap_or(""));
-        &self.key_origin
+        let tail = self.path.get("json".len()..end).unwrap_or("");
+        let changed = self.key_origin.get("jsonkey".len()..) != Some(tail);
+        if changed {
+            self.key_origin.clear();
+            self.key_origin.push_str("jsonkey");
+            self.key_origin.push_str(tail);
+        }
+        (&self.key_origin, changed)
     }
 }
 
@@ -292,6 +297,7 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
     };
     let body_text = Validated::new(body);
     let mut decoded = Vec::new();
+    let mut key_origin: Option<Text> = None;
     let mut read_any = false;
     let mut expect = Expect::Value;
     loop {
@@ -341,8 +347,14 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
                     let key = str_text(at, &body_text, &decoded);
-                    let origin = p.key_origin();
-                    c.push(origin, &key);
+                    // The origin goes to the arena once per object, not once per key.
+                    let (origin, changed) = p.key_origin();
+                    if changed || key_origin.is_none() {
+                        key_origin = c.append(origin);
+                    }
+                    if let Some(origin) = key_origin {
+                        c.push_value(origin, &key);
+                    }
                     p.set_key(&key);
                     read_any = true;
                     if !complete {

@@ -65,7 +65,7 @@ pub struct Extracted {
 /// Extracts inputs from bytes captured on an inbound connection; `None` when they are not
 /// HTTP/1.x (the buffer does not start with a complete `METHOD target HTTP/1.x` line).
 pub fn extract_http(bytes: &[u8], limits: &ExtractionSettings) -> Option<Extracted> {
-    let mut collector = Collector::new(limits, bytes.len());
+    let mut collector = Collector::new(limits, bytes);
     let mut requests = Vec::new();
     let mut rest = skip_empty_lines(bytes);
     while !rest.is_empty() {

@@ -69,22 +69,53 @@ impl PartialEq<Input> for InputRef<'_> {
     }
 }
 
-/// Where one input lives in the arena: the origin is `text[origin..value]`, the value
-/// `text[value..end]`.
+/// A range of the arena's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Text {
+    start: u32,
+    end: u32,
+}
+
+impl Text {
+    /// Bytes `start..end` of `self`, when they lie within it.
+    pub(crate) fn within(self, start: usize, end: usize) -> Option<Self> {
+        let len = (self.end - self.start) as usize;
+        if start > end || end > len {
+            return None;
+        }
+        // Both are at most `self.end`, which fits.
+        Some(Self {
+            start: self.start + start as u32,
+            end: self.start + end as u32,
+        })
+    }
+
+    /// Length in bytes.
+    pub(crate) fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// Where one input's origin and value lie in the arena; inputs may share text.
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    origin: u32,
-    value: u32,
-    end: u32,
+    origin: Text,
+    value: Text,
 }
 
 /// The inputs of one request, in one arena.
 ///
-/// Invariants: every span lies inside `text` on char boundaries (both parts were pushed as
-/// `&str`); offsets fit in `u32`, so the arena never grows past 4 GiB (a push that would is
-/// refused). Replacing an input (`move_last_to`) leaves its bytes behind as garbage; the
-/// extractor replaces only when a strictly longer value arrives under its byte budget, so the
-/// arena stays within a small multiple of the bytes extracted.
+/// Invariants: every [`Text`] lies inside `text` on char boundaries (it was appended as a
+/// `&str` or checked with `str::get`), so reading it back cannot fail; offsets fit in `u32`,
+/// so the arena never grows past 4 GiB (an append that would is refused). Extraction starts the
+/// arena with a copy of the captured bytes (their valid UTF-8 prefix), so that values taken
+/// verbatim from the request are ranges of it rather than copies; decoded values and built
+/// origins are appended. The arena therefore stays within a small multiple of the captured
+/// bytes.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     text: String,
@@ -100,6 +131,18 @@ impl Inputs {
         }
     }
 
+    /// An empty list whose arena starts with `source` (see [`Inputs::source_text`]), with
+    /// room for `inputs` inputs and `extra` more bytes. `None` when `source` passes 4 GiB.
+    pub(crate) fn with_source(source: &str, inputs: usize, extra: usize) -> Option<Self> {
+        u32::try_from(source.len()).ok()?;
+        let mut text = String::with_capacity(source.len().saturating_add(extra));
+        text.push_str(source);
+        Some(Self {
+            text,
+            spans: Vec::with_capacity(inputs),
+        })
+    }
+
     /// Number of inputs.
     pub fn len(&self) -> usize {
         self.spans.len()
@@ -112,47 +155,83 @@ impl Inputs {
 
     /// Appends an input; false (and nothing stored) when the arena would pass 4 GiB.
     pub fn push(&mut self, origin: &str, value: &str) -> bool {
-        self.push_with(|o| o.push_str(origin), value).is_some()
-    }
-
-    /// Appends an input whose origin `write_origin` writes straight into the arena (saving a
-    /// copy through a scratch buffer); returns its index, `None` (nothing stored) when the
-    /// arena would pass 4 GiB.
-    pub(crate) fn push_with(
-        &mut self,
-        write_origin: impl FnOnce(&mut OriginWriter<'_>),
-        value: &str,
-    ) -> Option<usize> {
-        let start = self.text.len();
-        write_origin(&mut OriginWriter {
-            text: &mut self.text,
-        });
-        let value_at = self.text.len();
-        self.text.push_str(value);
-        let Ok(end) = u32::try_from(self.text.len()) else {
-            self.text.truncate(start);
-            return None;
-        };
-        // Both are at most `end`, which fits.
-        self.spans.push(Span {
-            origin: start as u32,
-            value: value_at as u32,
-            end,
-        });
-        Some(self.spans.len() - 1)
-    }
-
-    /// Removes the last input; its bytes are reclaimed when they end the arena.
-    pub(crate) fn pop(&mut self) {
-        if let Some(span) = self.spans.pop() {
-            if span.end as usize == self.text.len() {
-                self.text.truncate(span.origin as usize);
+        let mark = self.text_len();
+        match (self.append(origin), self.append(value)) {
+            (Some(origin), Some(value)) => {
+                self.push_span(origin, value);
+                true
+            }
+            _ => {
+                self.truncate_text(mark);
+                false
             }
         }
     }
 
-    /// Moves the last input into slot `i`, replacing the input there (whose bytes stay behind
-    /// as garbage); nothing happens when `i` is out of range.
+    /// Bytes of text in the arena.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Appends `s` to the arena; `None` (nothing appended) when it would pass 4 GiB.
+    pub(crate) fn append(&mut self, s: &str) -> Option<Text> {
+        self.append_with(|w| w.push_str(s))
+    }
+
+    /// Appends what `write` writes; `None` (nothing appended) when the arena would pass
+    /// 4 GiB.
+    pub(crate) fn append_with(&mut self, write: impl FnOnce(&mut TextWriter<'_>)) -> Option<Text> {
+        let start = self.text.len();
+        write(&mut TextWriter {
+            text: &mut self.text,
+        });
+        match u32::try_from(self.text.len()) {
+            // `start` is at most `end`, which fits.
+            Ok(end) => Some(Text {
+                start: start as u32,
+                end,
+            }),
+            Err(_) => {
+                self.text.truncate(start);
+                None
+            }
+        }
+    }
+
+    /// The range of bytes `start..end` of the arena, when it lies on char boundaries (how
+    /// text is found in the source copy that starts the arena).
+    pub(crate) fn source_text(&self, start: usize, end: usize) -> Option<Text> {
+        self.text.get(start..end)?;
+        // Within the text, which fits in `u32`.
+        Some(Text {
+            start: start as u32,
+            end: end as u32,
+        })
+    }
+
+    /// The text of a range.
+    pub(crate) fn slice(&self, t: Text) -> &str {
+        self.text.get(t.range()).unwrap_or("")
+    }
+
+    /// Drops the arena's text from `len` on; the caller guarantees that no input refers to it.
+    pub(crate) fn truncate_text(&mut self, len: usize) {
+        self.text.truncate(len);
+    }
+
+    /// Adds an input made of two ranges of the arena; returns its index.
+    pub(crate) fn push_span(&mut self, origin: Text, value: Text) -> usize {
+        self.spans.push(Span { origin, value });
+        self.spans.len() - 1
+    }
+
+    /// Removes the last input (its text stays).
+    pub(crate) fn pop(&mut self) {
+        self.spans.pop();
+    }
+
+    /// Moves the last input into slot `i`, replacing the input there; nothing happens when `i`
+    /// is out of range.
     pub(crate) fn move_last_to(&mut self, i: usize) {
         if i + 1 < self.spans.len() {
             if let Some(last) = self.spans.pop() {
@@ -170,10 +249,7 @@ impl Inputs {
 
     /// The value of input `i` (empty when out of range); cheaper than [`Inputs::get`].
     pub fn value(&self, i: usize) -> &str {
-        self.spans
-            .get(i)
-            .and_then(|s| self.text.get(s.value as usize..s.end as usize))
-            .unwrap_or("")
+        self.spans.get(i).map_or("", |s| self.slice(s.value))
     }
 
     /// The origin and value bytes of input `i` (cheaper than [`Inputs::get`]: no char
@@ -181,10 +257,7 @@ impl Inputs {
     pub(crate) fn bytes(&self, i: usize) -> Option<(&[u8], &[u8])> {
         let s = self.spans.get(i)?;
         let text = self.text.as_bytes();
-        Some((
-            text.get(s.origin as usize..s.value as usize)?,
-            text.get(s.value as usize..s.end as usize)?,
-        ))
+        Some((text.get(s.origin.range())?, text.get(s.value.range())?))
     }
 
     /// Every input, in order.
@@ -199,25 +272,18 @@ impl Inputs {
 
     fn view(&self, s: Span) -> InputRef<'_> {
         InputRef {
-            origin: self
-                .text
-                .get(s.origin as usize..s.value as usize)
-                .unwrap_or(""),
-            value: self
-                .text
-                .get(s.value as usize..s.end as usize)
-                .unwrap_or(""),
+            origin: self.slice(s.origin),
+            value: self.slice(s.value),
         }
     }
 }
 
-/// Appends an origin to the arena; it can only add text, so the arena's earlier spans stay
-/// valid.
-pub(crate) struct OriginWriter<'a> {
+/// Appends text to the arena; it can only add text, so the arena's earlier ranges stay valid.
+pub(crate) struct TextWriter<'a> {
     text: &'a mut String,
 }
 
-impl OriginWriter<'_> {
+impl TextWriter<'_> {
     /// Appends `s`.
     pub(crate) fn push_str(&mut self, s: &str) {
         self.text.push_str(s);
@@ -272,18 +338,24 @@ mod tests {
     }
 
     #[test]
-    fn pop_and_move_last_to_keep_the_other_inputs() {
-        let mut inputs: Inputs = [Input::new("a", "x"), Input::new("b", "y")]
-            .into_iter()
-            .collect();
-        inputs.push_with(|o| o.push_lowercase("C.Name"), "longer");
-        inputs.move_last_to(0);
+    fn spans_share_text_and_move_last_to_replaces_in_place() {
+        let mut inputs = Inputs::with_source("GET /a?q=val", 4, 64).unwrap_or_default();
+        let value = inputs.source_text(9, 12);
+        let origin = inputs.append_with(|w| w.push_lowercase("Query.Q"));
+        let (Some(origin), Some(value)) = (origin, value) else {
+            panic!("ranges");
+        };
+        inputs.push_span(origin, value);
+        inputs.push("b", "y");
+        inputs.push_span(origin, value.within(0, 2).unwrap_or(value));
+        inputs.move_last_to(1);
         inputs.move_last_to(5);
         let all: Vec<_> = inputs.iter().map(InputRef::to_input).collect();
-        assert_eq!(all, [Input::new("c.name", "longer"), Input::new("b", "y")]);
-        inputs.pop();
-        inputs.push("d", "z");
-        let all: Vec<_> = inputs.iter().map(InputRef::to_input).collect();
-        assert_eq!(all, [Input::new("c.name", "longer"), Input::new("d", "z")]);
+        assert_eq!(
+            all,
+            [Input::new("query.q", "val"), Input::new("query.q", "va")]
+        );
+        assert!(inputs.source_text(0, 99).is_none());
+        assert!(value.within(2, 4).is_none());
     }
 }
