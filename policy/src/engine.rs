@@ -173,8 +173,8 @@ impl Engine {
     pub fn context(&self, bytes: &[u8]) -> RequestContext {
         let limits = &self.policy.extraction;
         match extract::extract_http(bytes, limits) {
-            Some(extracted) => RequestContext {
-                http: extracted.requests.last().cloned(),
+            Some(mut extracted) => RequestContext {
+                http: extracted.requests.pop(),
                 inputs: InputSet::new(extracted.inputs, self.min_input_len()),
                 raw: Vec::new(),
             },

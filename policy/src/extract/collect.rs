@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasher, RandomState};
 
-use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, lossy, truncate_str};
+use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, Validated, lossy, truncate_str};
 use crate::config::ExtractionSettings;
 use crate::input::{Inputs, Text};
 
@@ -39,15 +39,15 @@ pub(crate) enum Pushed {
 
 /// Collects the inputs of every request in one captured buffer.
 ///
-/// Lives for one [`super::extract_http`] call, while the captured bytes are borrowed
-/// unchanged: that is what makes [`Collector::place`] sound.
-pub(crate) struct Collector {
+/// Lives for one [`super::extract_http`] call and borrows the captured bytes for it: text is
+/// found in them by address ([`Collector::place`]).
+pub(crate) struct Collector<'a> {
     max_inputs: usize,
     max_total_bytes: usize,
     inputs: Inputs,
-    /// Address and length of the captured bytes whose copy starts the arena (their valid
-    /// UTF-8 prefix): text that lies there is shared, not copied.
-    source: (usize, usize),
+    /// The captured bytes' valid UTF-8 prefix, whose copy starts the arena: text that lies
+    /// there is shared, not copied (and needs no second validation).
+    source: &'a str,
     /// Bytes of the values kept (origins not counted).
     total_bytes: usize,
     /// A hash of every kept input, to spot duplicate pairs.
@@ -60,9 +60,9 @@ pub(crate) struct Collector {
     shortest: Option<BinaryHeap<Reverse<(usize, usize)>>>,
 }
 
-impl Collector {
+impl<'a> Collector<'a> {
     /// An empty collector bounded by `limits`, for the captured `bytes`.
-    pub(crate) fn new(limits: &ExtractionSettings, bytes: &[u8]) -> Self {
+    pub(crate) fn new(limits: &ExtractionSettings, bytes: &'a [u8]) -> Self {
         let valid = match std::str::from_utf8(bytes) {
             Ok(all) => all,
             Err(e) => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
@@ -75,8 +75,8 @@ impl Collector {
             .min(limits.max_total_bytes.saturating_mul(2));
         let count = TYPICAL_INPUTS.min(limits.max_inputs);
         let (inputs, source) = match Inputs::with_source(valid, count, extra) {
-            Some(inputs) => (inputs, (valid.as_ptr() as usize, valid.len())),
-            None => (Inputs::with_capacity(count, extra), (0, 0)),
+            Some(inputs) => (inputs, valid),
+            None => (Inputs::with_capacity(count, extra), ""),
         };
         Self {
             max_inputs: limits.max_inputs,
@@ -144,39 +144,56 @@ impl Collector {
         (at_limit || self.total_bytes + len <= self.max_total_bytes).then_some(at_limit)
     }
 
+    /// Where `s` lies in the source, when it does (compared by address, so no byte is read).
+    fn source_offset(&self, s: &[u8]) -> Option<usize> {
+        let offset = (s.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
+        offset
+            .checked_add(s.len())
+            .is_some_and(|end| end <= self.source.len())
+            .then_some(offset)
+    }
+
+    /// `bytes`, validated as UTF-8: without a second validation when they lie in the source.
+    pub(crate) fn validated(&self, bytes: &'a [u8]) -> Validated<'a> {
+        let text = self
+            .source_offset(bytes)
+            .and_then(|at| self.source.get(at..at + bytes.len()));
+        match text {
+            Some(text) => Validated::from_text(bytes, text),
+            None => Validated::new(bytes),
+        }
+    }
+
     /// `s` as a range of the arena: found in the source copy when `s` lies in the captured
-    /// bytes (compared by address, so no byte is read), appended otherwise.
+    /// bytes, appended otherwise.
     fn place(&mut self, s: &str) -> Option<Text> {
-        let (base, len) = self.source;
-        let offset = (s.as_ptr() as usize).wrapping_sub(base);
-        let end = offset.checked_add(s.len()).filter(|&end| end <= len);
-        end.and_then(|end| self.inputs.source_text(offset, end))
+        self.source_offset(s.as_bytes())
+            .and_then(|at| self.inputs.source_text(at, at + s.len()))
             .or_else(|| self.inputs.append(s))
     }
 
     /// Adds the input `(origin, value)` unless it duplicates a kept one, or loses against the
     /// count limit; text appended since `mark` is dropped with it.
     fn add(&mut self, origin: Text, value: Text, mark: usize, at_limit: bool) -> Pushed {
-        let idx = self.inputs.push_span(origin, value);
-        let Some((origin, value)) = self.inputs.bytes(idx) else {
-            return Pushed::Dropped;
-        };
-        let hash = pair_hash(self.seed, origin, value);
+        let (o, v) = (
+            self.inputs.text_bytes(origin),
+            self.inputs.text_bytes(value),
+        );
+        let hash = pair_hash(self.seed, o, v);
         let inputs = &self.inputs;
-        let same = |kept: usize| inputs.bytes(kept) == Some((origin, value));
+        let same = |kept: usize| inputs.bytes(kept) == Some((o, v));
         if self.seen.find(hash, same).is_some() {
-            self.inputs.pop();
             self.inputs.truncate_text(mark);
             return Pushed::Duplicate;
         }
         if at_limit {
-            return self.replace_shortest(hash, mark);
+            return self.replace_shortest(origin, value, hash, mark);
         }
-        let len = value.len();
+        let idx = self.inputs.push_span(origin, value);
         self.seen.record(idx, hash);
-        self.total_bytes += len;
+        self.total_bytes += value.len();
         if let Some(heap) = &mut self.shortest {
-            heap.push(Reverse((len, idx)));
+            heap.push(Reverse((value.len(), idx)));
         }
         Pushed::Added
     }
@@ -230,14 +247,14 @@ impl Collector {
         self.add(origin, value, mark, at_limit)
     }
 
-    /// The count limit is reached and the last input is new: it replaces the shortest kept
-    /// value if it is longer (and fits the byte budget), and is dropped otherwise.
-    fn replace_shortest(&mut self, hash: u64, mark: usize) -> Pushed {
-        let last = self.inputs.len() - 1;
-        let len = self.inputs.value(last).len();
+    /// The count limit is reached and `(origin, value)` is new: it replaces the shortest kept
+    /// value if it is longer (and fits the byte budget), and is dropped otherwise (with the
+    /// text appended since `mark`).
+    fn replace_shortest(&mut self, origin: Text, value: Text, hash: u64, mark: usize) -> Pushed {
+        let len = value.len();
         let inputs = &self.inputs;
         let heap = self.shortest.get_or_insert_with(|| {
-            (0..last)
+            (0..inputs.len())
                 .map(|i| Reverse((inputs.value(i).len(), i)))
                 .collect()
         });
@@ -245,11 +262,11 @@ impl Collector {
         let Some((old_len, idx)) = shortest.filter(|&(old_len, _)| {
             len > old_len && self.total_bytes - old_len + len <= self.max_total_bytes
         }) else {
-            self.inputs.pop();
             self.inputs.truncate_text(mark);
             return Pushed::Dropped;
         };
         heap.pop();
+        self.inputs.push_span(origin, value);
         self.inputs.move_last_to(idx);
         self.total_bytes = self.total_bytes - old_len + len;
         heap.push(Reverse((len, idx)));
@@ -280,15 +297,27 @@ fn pair_hash(seed: u64, origin: &[u8], value: &[u8]) -> u64 {
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One part of [`pair_hash`]; its length is mixed in, which separates `ab`+`c` from
-/// `a`+`bc`.
+/// `a`+`bc` and disambiguates the overlapping reads. Parts of 8 to 16 bytes (most names and
+/// values) take two overlapping words and no loop, so there is no loop exit to mispredict.
 fn part_hash(seed: u64, part: &[u8]) -> u64 {
-    let mut h = seed ^ part.len() as u64;
-    let mut rest = part;
-    while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-        h = (h ^ u64::from_le_bytes(*word)).wrapping_mul(K);
-        rest = tail;
+    let h = seed ^ part.len() as u64;
+    let word = |w: &[u8; 8]| u64::from_le_bytes(*w);
+    match (part.first_chunk::<8>(), part.last_chunk::<8>()) {
+        (Some(first), Some(last)) if part.len() <= 16 => {
+            let h = (h ^ word(first)).wrapping_mul(K);
+            (h ^ word(last)).wrapping_mul(K)
+        }
+        (Some(_), Some(last)) => {
+            // Whole words, then the last eight bytes, which cover the remainder.
+            let mut h = h;
+            for w in part.chunks_exact(8) {
+                h = (h ^ u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()))
+                    .wrapping_mul(K);
+            }
+            (h ^ word(last)).wrapping_mul(K)
+        }
+        _ => (h ^ tail_word(part)).wrapping_mul(K),
     }
-    (h ^ tail_word(rest)).wrapping_mul(K)
 }
 
 /// Up to 7 bytes as one word, read as two overlapping halves instead of byte by byte (the

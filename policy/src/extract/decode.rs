@@ -126,6 +126,19 @@ impl<'a> Validated<'a> {
         }
     }
 
+    /// `bytes` known to be the valid UTF-8 `text`.
+    pub(crate) fn from_text(bytes: &'a [u8], text: &'a str) -> Self {
+        Self {
+            bytes,
+            text: Some(text),
+        }
+    }
+
+    /// The buffer.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// Bytes `start..end` of this buffer as lossy UTF-8, borrowed without another validation
     /// when the buffer is valid and the range ends on char boundaries.
     pub(crate) fn text_at(&self, start: usize, end: usize) -> Cow<'a, str> {

@@ -283,7 +283,8 @@ fn str_text<'t>(at: StrText, body: &Validated<'t>, decoded: &'t [u8]) -> Cow<'t,
 
 /// Scans `body` and adds its values and keys to `c`. Returns false when not a single value
 /// could be read (the body is not JSON after all).
-pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool {
+pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Collector<'_>) -> bool {
+    let body = body_text.bytes();
     let mut s = Scanner {
         bytes: body,
         pos: 0,
@@ -295,7 +296,6 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
         tracked: Vec::new(),
         max_depth,
     };
-    let body_text = Validated::new(body);
     let mut decoded = Vec::new();
     let mut key_origin: Option<Text> = None;
     let mut read_any = false;
@@ -319,7 +319,7 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
                 }
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
-                    c.push(&p.path, &str_text(at, &body_text, &decoded));
+                    c.push(&p.path, &str_text(at, body_text, &decoded));
                     read_any = true;
                     if !complete {
                         break;
@@ -346,7 +346,7 @@ pub(crate) fn extract(body: &[u8], max_depth: usize, c: &mut Collector) -> bool 
             Expect::FirstKeyOrEnd | Expect::Key => match b {
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
-                    let key = str_text(at, &body_text, &decoded);
+                    let key = str_text(at, body_text, &decoded);
                     // The origin goes to the arena once per object, not once per key.
                     let (origin, changed) = p.key_origin();
                     if changed || key_origin.is_none() {

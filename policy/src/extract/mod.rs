@@ -311,7 +311,11 @@ struct Request {
 }
 
 /// Extracts the request at the start of `buf`; `None` when there is no request line.
-fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -> Option<Request> {
+fn extract_request<'a>(
+    buf: &'a [u8],
+    limits: &ExtractionSettings,
+    c: &mut Collector<'a>,
+) -> Option<Request> {
     let line = request_line(buf)?;
     let (path, query) = split_target(line.target);
     let summary = HttpSummary {
@@ -331,7 +335,7 @@ fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -
         HeadEnd::Partial(_) => None,
     };
     let fast = complete_head
-        .and_then(|head| parse_headers(head, |hs| read_headers(hs, &Validated::new(head), c)));
+        .and_then(|head| parse_headers(head, |hs| read_headers(hs, &c.validated(head), c)));
     let info = match fast {
         Some(info) => info,
         None => {
@@ -379,6 +383,10 @@ fn extract_request(buf: &[u8], limits: &ExtractionSettings, c: &mut Collector) -
         }
     };
     if !info.content_encoded {
+        let body = match &body {
+            Cow::Borrowed(b) => c.validated(b),
+            Cow::Owned(b) => Validated::new(b),
+        };
         push_body(c, info.content_type.as_deref(), &body, limits);
     }
     Some(Request { summary, consumed })
@@ -415,8 +423,8 @@ fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 /// `path[N]` for every non-empty segment and `path` for the whole decoded path. The whole
 /// path matters for servers that map it onto the file system: `/../../etc/passwd` is one
 /// input there, while its segments are too short to match anything.
-fn push_path(c: &mut Collector, path: &[u8]) {
-    let region = Validated::new(path);
+fn push_path<'a>(c: &mut Collector<'a>, path: &'a [u8]) {
+    let region = c.validated(path);
     let segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
     let mut origin = String::new();
     let mut index = itoa::Buffer::new();
@@ -473,11 +481,12 @@ fn dechunk(coded: &[u8]) -> (Vec<u8>, Option<usize>) {
 
 /// Reports the inputs of a body according to its `Content-Type` (or its look, for JSON).
 fn push_body(
-    c: &mut Collector,
+    c: &mut Collector<'_>,
     content_type: Option<&[u8]>,
-    body: &[u8],
+    text: &Validated<'_>,
     limits: &ExtractionSettings,
 ) {
+    let body = text.bytes();
     if body.is_empty() {
         return;
     }
@@ -500,7 +509,7 @@ fn push_body(
     }
     let json_type = mime.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
     let looks_json = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['));
-    if (json_type || looks_json) && json::extract(body, limits.max_depth, c) {
+    if (json_type || looks_json) && json::extract(text, limits.max_depth, c) {
         return;
     }
     if memchr::memchr(0, body).is_none() {

@@ -109,7 +109,7 @@ struct Span {
 
 /// The inputs of one request, in one arena.
 ///
-/// Invariants: every [`Text`] lies inside `text` on char boundaries (it was appended as a
+/// Invariants: every text range lies inside `text` on char boundaries (it was appended as a
 /// `&str` or checked with `str::get`), so reading it back cannot fail; offsets fit in `u32`,
 /// so the arena never grows past 4 GiB (an append that would is refused). Extraction starts the
 /// arena with a copy of the captured bytes (their valid UTF-8 prefix), so that values taken
@@ -214,6 +214,11 @@ impl Inputs {
         self.text.get(t.range()).unwrap_or("")
     }
 
+    /// The bytes of a range (no char boundary checks).
+    pub(crate) fn text_bytes(&self, t: Text) -> &[u8] {
+        self.text.as_bytes().get(t.range()).unwrap_or_default()
+    }
+
     /// Drops the arena's text from `len` on; the caller guarantees that no input refers to it.
     pub(crate) fn truncate_text(&mut self, len: usize) {
         self.text.truncate(len);
@@ -223,11 +228,6 @@ impl Inputs {
     pub(crate) fn push_span(&mut self, origin: Text, value: Text) -> usize {
         self.spans.push(Span { origin, value });
         self.spans.len() - 1
-    }
-
-    /// Removes the last input (its text stays).
-    pub(crate) fn pop(&mut self) {
-        self.spans.pop();
     }
 
     /// Moves the last input into slot `i`, replacing the input there; nothing happens when `i`
@@ -250,6 +250,11 @@ impl Inputs {
     /// The value of input `i` (empty when out of range); cheaper than [`Inputs::get`].
     pub fn value(&self, i: usize) -> &str {
         self.spans.get(i).map_or("", |s| self.slice(s.value))
+    }
+
+    /// The value bytes of input `i` (empty when out of range; no char boundary checks).
+    pub(crate) fn value_bytes(&self, i: usize) -> &[u8] {
+        self.spans.get(i).map_or(&[], |s| self.text_bytes(s.value))
     }
 
     /// The origin and value bytes of input `i` (cheaper than [`Inputs::get`]: no char

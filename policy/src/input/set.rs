@@ -44,6 +44,9 @@ const VERIFY_BUDGET_PER_BYTE: usize = 8;
 /// Verification bytes always allowed, so short arguments never build the automaton.
 const VERIFY_BUDGET_BASE: usize = 4096;
 
+/// log2 of the number of groups the patterns are sorted into by fingerprint.
+const GROUP_BITS: u32 = 6;
+
 /// Fingerprints of the matched values' first bytes, and the automaton built on demand.
 #[derive(Debug, Clone)]
 struct Matcher {
@@ -53,8 +56,13 @@ struct Matcher {
     key_mask: u32,
     /// Bit `h` is set when some value's fingerprint is `h`.
     table: [u64; TABLE_WORDS],
-    /// `fingerprint << 32 | pattern` of every matched value, sorted.
-    buckets: Vec<u64>,
+    /// The fingerprint of each pattern.
+    fingerprints: Vec<u16>,
+    /// Pattern numbers grouped by the high `GROUP_BITS` bits of their fingerprint (a counting
+    /// sort: a comparison sort cost a third of building the set), in pattern order within a
+    /// group: group `g` is `grouped[starts[g]..starts[g + 1]]`.
+    grouped: Vec<u32>,
+    starts: Vec<u32>,
     /// Built the first time verification exceeds its budget.
     automaton: OnceLock<Option<AhoCorasick>>,
 }
@@ -65,24 +73,58 @@ impl Matcher {
         if width == 0 {
             return None;
         }
+        let count = u32::try_from(patterns.len()).ok()?;
         let key_mask = u32::MAX >> (8 * (4 - width));
         let mut table = [0u64; TABLE_WORDS];
-        let mut buckets = Vec::with_capacity(patterns.len());
-        for (i, p) in patterns.iter().enumerate() {
-            let h = fingerprint(key_of(p, width));
-            if let Some(word) = table.get_mut(usize::from(h) / 64) {
-                *word |= 1 << (h % 64);
-            }
-            buckets.push(u64::from(h) << 32 | u64::from(u32::try_from(i).ok()?));
+        let mut starts = vec![0u32; (1 << GROUP_BITS) + 1];
+        let fingerprints: Vec<u16> = patterns
+            .iter()
+            .map(|p| {
+                let h = fingerprint(key_of(p, width));
+                if let Some(word) = table.get_mut(usize::from(h) / 64) {
+                    *word |= 1 << (h % 64);
+                }
+                if let Some(n) = starts.get_mut(group(h) + 1) {
+                    *n += 1;
+                }
+                h
+            })
+            .collect();
+        let mut total = 0;
+        for n in &mut starts {
+            total += *n;
+            *n = total;
         }
-        buckets.sort_unstable();
+        let mut next: Vec<u32> = starts.clone();
+        let mut grouped = vec![0u32; patterns.len()];
+        for (p, &h) in (0..count).zip(&fingerprints) {
+            if let Some(at) = next.get_mut(group(h)) {
+                if let Some(slot) = grouped.get_mut(*at as usize) {
+                    *slot = p;
+                }
+                *at += 1;
+            }
+        }
         Some(Self {
             width,
             key_mask,
             table,
-            buckets,
+            fingerprints,
+            grouped,
+            starts,
             automaton: OnceLock::new(),
         })
+    }
+
+    /// The patterns whose fingerprint is in the group of `h` (callers check the fingerprint).
+    fn group_of(&self, h: u16) -> &[u32] {
+        let g = group(h);
+        let (start, end) = (self.starts.get(g), self.starts.get(g + 1));
+        match (start, end) {
+            (Some(&start), Some(&end)) => self.grouped.get(start as usize..end as usize),
+            _ => None,
+        }
+        .unwrap_or_default()
     }
 
     /// The fingerprint of the `width` bytes whose little-endian key is `key` (higher bytes are
@@ -101,6 +143,11 @@ fn key_of(bytes: &[u8], width: usize) -> u32 {
         .take(width)
         .enumerate()
         .fold(0, |key, (j, &b)| key | u32::from(b) << (8 * j))
+}
+
+/// The group of fingerprint `h` (its high `GROUP_BITS` bits).
+fn group(h: u16) -> usize {
+    usize::from(h >> (TABLE_BITS - GROUP_BITS))
 }
 
 /// Multiplicative hash of a key onto the table.
@@ -154,12 +201,11 @@ impl InputSet {
     pub fn new(inputs: Inputs, min_len: usize) -> Self {
         let mut pattern_to_input = Vec::with_capacity(inputs.len());
         let mut patterns = Vec::with_capacity(inputs.len());
-        for (i, input) in inputs.iter().enumerate() {
-            // `Inputs` holds fewer than 2^32 inputs (its spans are 32-bit offsets, and every
-            // input but an empty one takes a byte).
-            if let (true, Ok(i)) = (input.value.len() >= min_len.max(1), u32::try_from(i)) {
+        for i in 0..inputs.len() {
+            let value = inputs.value_bytes(i);
+            if let (true, Ok(i)) = (value.len() >= min_len.max(1), u32::try_from(i)) {
                 pattern_to_input.push(i);
-                patterns.push(input.value.as_bytes());
+                patterns.push(value);
             }
         }
         let matcher = Matcher::new(&patterns).map(Box::new);
@@ -304,13 +350,11 @@ impl Scan<'_> {
     #[inline(never)]
     fn verify(&mut self, at: usize, h: u16) -> bool {
         let rest = self.hay.get(at..).unwrap_or(b"");
-        let buckets = &self.m.buckets;
-        let first = buckets.partition_point(|&b| b >> 32 < u64::from(h));
-        let same = buckets.get(first..).unwrap_or(&[]);
-        for &bucket in same.iter().take_while(|&&b| b >> 32 == u64::from(h)) {
-            // The low half is the pattern number.
-            let p = bucket as u32 as usize;
-            if self.found.as_ref().is_some_and(|f| f.contains(p)) {
+        for &p in self.m.group_of(h) {
+            let p = p as usize;
+            if self.m.fingerprints.get(p) != Some(&h)
+                || self.found.as_ref().is_some_and(|f| f.contains(p))
+            {
                 continue;
             }
             let value = self.set.pattern(p);
