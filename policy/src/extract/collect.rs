@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, Validated, lossy, truncate_str};
 use crate::config::ExtractionSettings;
-use crate::input::{Inputs, Text};
+use crate::input::{Inputs, Text, TextWriter};
 
 /// Inputs of an ordinary request (a 2 KiB form or JSON request yields about 120); the first
 /// allocations are sized for it so that the common case never regrows.
@@ -127,6 +127,11 @@ impl<'a> Collector<'a> {
     /// Appends `s` to the arena, for inputs that share it ([`Collector::push_text`]).
     pub(crate) fn append(&mut self, s: &str) -> Option<Text> {
         self.inputs.append(s)
+    }
+
+    /// Appends what `write` writes to the arena (an origin built from pieces).
+    pub(crate) fn append_with(&mut self, write: impl FnOnce(&mut TextWriter<'_>)) -> Option<Text> {
+        self.inputs.append_with(write)
     }
 
     /// The text of a range of the arena.
@@ -283,11 +288,12 @@ impl<'a> Collector<'a> {
 
 /// Seeded hash of an `(origin, value)` pair. Both parts count: equal values under different
 /// origins (a city in the shipping and the billing address) are common, and would otherwise
-/// all look like duplicates worth a full comparison.
+/// all look like duplicates worth a full comparison. Every byte counts too: with a part left
+/// out, a sender could make all its inputs collide without knowing the seed.
 ///
 /// Each part is one chain of 64-bit multiplies (the two chains run in parallel), finished by
 /// one 128-bit folded multiply: several times cheaper than SipHash on these short strings,
-/// and still keyed by the per-call seed.
+/// and keyed by the per-call seed.
 fn pair_hash(seed: u64, origin: &[u8], value: &[u8]) -> u64 {
     let ho = part_hash(seed, origin);
     let hv = part_hash(seed.rotate_left(32), value);
@@ -297,26 +303,33 @@ fn pair_hash(seed: u64, origin: &[u8], value: &[u8]) -> u64 {
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One part of [`pair_hash`]; its length is mixed in, which separates `ab`+`c` from
-/// `a`+`bc` and disambiguates the overlapping reads. Parts of 8 to 16 bytes (most names and
-/// values) take two overlapping words and no loop, so there is no loop exit to mispredict.
+/// `a`+`bc` and disambiguates the overlapping reads. Parts of up to 32 bytes (nearly every
+/// origin and most values) take a fixed number of overlapping words and no loop, so there is
+/// no loop exit to mispredict.
 fn part_hash(seed: u64, part: &[u8]) -> u64 {
-    let h = seed ^ part.len() as u64;
-    let word = |w: &[u8; 8]| u64::from_le_bytes(*w);
-    match (part.first_chunk::<8>(), part.last_chunk::<8>()) {
-        (Some(first), Some(last)) if part.len() <= 16 => {
-            let h = (h ^ word(first)).wrapping_mul(K);
-            (h ^ word(last)).wrapping_mul(K)
+    let n = part.len();
+    let word = |at: usize| {
+        part.get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K);
+    let h = seed ^ n as u64;
+    match n {
+        0..8 => mix(h, tail_word(part)),
+        8..=16 => mix(mix(h, word(0)), word(n - 8)),
+        17..=32 => {
+            let h = mix(mix(h, word(0)), word(8));
+            mix(mix(h, word(n - 16)), word(n - 8))
         }
-        (Some(_), Some(last)) => {
+        _ => {
             // Whole words, then the last eight bytes, which cover the remainder.
-            let mut h = h;
-            for w in part.chunks_exact(8) {
-                h = (h ^ u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()))
-                    .wrapping_mul(K);
-            }
-            (h ^ word(last)).wrapping_mul(K)
+            let last = mix(seed, word(n - 8));
+            part.chunks_exact(8)
+                .map(|w| u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()))
+                .fold(h, mix)
+                ^ last
         }
-        _ => (h ^ tail_word(part)).wrapping_mul(K),
     }
 }
 
@@ -352,8 +365,9 @@ fn fold(a: u64, b: u64) -> u64 {
 /// costs `n²/2` word comparisons at worst (about 130,000 for the default limit of 512:
 /// tens of microseconds).
 struct Seen {
-    /// Bit `hash >> (64 - SEEN_BITS)` is set for every recorded hash.
-    bits: Vec<u64>,
+    /// Bit `hash >> (64 - SEEN_BITS)` is set for every recorded hash (inline: one heap
+    /// allocation less per request).
+    bits: [u64; SEEN_WORDS],
     /// `hashes[i]` is the hash of input `i`.
     hashes: Vec<u64>,
 }
@@ -361,10 +375,13 @@ struct Seen {
 /// log2 of the bitmap's size in bits (1 KiB).
 const SEEN_BITS: u32 = 13;
 
+/// Words of the bitmap.
+const SEEN_WORDS: usize = (1 << SEEN_BITS) / 64;
+
 impl Seen {
     fn with_capacity(inputs: usize) -> Self {
         Self {
-            bits: vec![0; (1 << SEEN_BITS) / 64],
+            bits: [0; SEEN_WORDS],
             hashes: Vec::with_capacity(inputs),
         }
     }

@@ -97,7 +97,14 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// True when `bytes` holds at least one valid `%XX` escape.
 pub(crate) fn has_escape(bytes: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', bytes).any(|i| escape_at(bytes, i).is_some())
+    let mut from = 0;
+    while let Some(at) = bytes.get(from..).and_then(|rest| find_any(rest, b"%")) {
+        if escape_at(bytes, from + at).is_some() {
+            return true;
+        }
+        from += at + 1;
+    }
+    false
 }
 
 /// Lossy UTF-8 that borrows valid text (`from_utf8` is much faster than the lossy scan).
@@ -242,10 +249,11 @@ struct ParamSpan {
     value_percent: bool,
 }
 
-/// Adds the decoded forms of `raw`, a slice of `region`, under `origin` (see [`Decoded`]).
+/// Adds the decoded forms of `raw`, a slice of `region`, under `origin`, text already in the
+/// arena (see [`Decoded`]).
 pub(crate) fn push_decoded<'a>(
-    c: &mut Collector,
-    origin: &str,
+    c: &mut Collector<'_>,
+    origin: Text,
     raw: &'a [u8],
     region: &Validated<'a>,
     plus_as_space: bool,
@@ -255,9 +263,9 @@ pub(crate) fn push_decoded<'a>(
     }
     let mut scratch = c.take_scratch();
     let d = scratch.value.decode(raw, region, plus_as_space);
-    c.push(origin, &d.value);
+    c.push_value(origin, &d.value);
     if let Some(once) = &d.once {
-        c.push(origin, once);
+        c.push_value(origin, once);
     }
     c.return_scratch(scratch);
 }
@@ -361,8 +369,11 @@ fn copy_run(text: &[u8], out: &mut Vec<u8>) -> usize {
 /// one by one.
 fn decode_list(text: &[u8], prefix: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
     list.clear();
-    list.reserve(text.len() + 16);
     params.clear();
+    // Sized once: each pair adds its prefix and at most one `&` to its own bytes.
+    let pairs = memchr::memchr_iter(b'&', text).count() + 1;
+    list.reserve(text.len() + pairs * (prefix.len() + 1));
+    params.reserve(pairs);
     let begin = |list: &mut Vec<u8>| {
         let origin = list.len();
         list.extend_from_slice(prefix);

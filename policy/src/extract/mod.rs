@@ -171,7 +171,7 @@ fn head_end(buf: &[u8], from: usize) -> HeadEnd {
 
 /// What the headers say about the body.
 #[derive(Default)]
-struct BodyInfo {
+struct BodyInfo<'h> {
     /// `Some(None)`: a `Content-Length` that is not a number.
     content_length: Option<Option<usize>>,
     chunked: bool,
@@ -179,7 +179,7 @@ struct BodyInfo {
     other_transfer_coding: bool,
     /// A content coding (gzip, …) we do not undo: the body is opaque.
     content_encoded: bool,
-    content_type: Option<Vec<u8>>,
+    content_type: Option<&'h [u8]>,
 }
 
 /// Longest header name that [`read_headers`] looks up (`upgrade-insecure-requests`); longer
@@ -220,8 +220,8 @@ fn is_machinery_header(lower: &[u8]) -> bool {
 fn read_headers<'h>(
     headers: &[httparse::Header<'h>],
     head: &Validated<'h>,
-    c: &mut Collector,
-) -> BodyInfo {
+    c: &mut Collector<'_>,
+) -> BodyInfo<'h> {
     let mut info = BodyInfo::default();
     let mut buf = [0u8; MAX_KNOWN_HEADER];
     for h in headers {
@@ -260,7 +260,7 @@ fn read_headers<'h>(
                     !value.is_empty() && !value.eq_ignore_ascii_case(b"identity");
             }
             b"content-type" => {
-                info.content_type.get_or_insert_with(|| value.to_vec());
+                info.content_type.get_or_insert(value);
             }
             b"cookie" => push_cookies(c, head, value),
             known if is_machinery_header(known) => {}
@@ -279,7 +279,7 @@ fn read_headers<'h>(
 }
 
 /// Parses the header block with `httparse`; `None` when it refuses it.
-fn parse_headers<R>(head: &[u8], f: impl FnOnce(&[httparse::Header<'_>]) -> R) -> Option<R> {
+fn parse_headers<'h, R>(head: &'h [u8], f: impl FnOnce(&[httparse::Header<'h>]) -> R) -> Option<R> {
     /// Headers parsed without a heap allocation; more fall back to one sized by the block.
     const INLINE_HEADERS: usize = 64;
     let mut config = httparse::ParserConfig::default();
@@ -336,6 +336,8 @@ fn extract_request<'a>(
     };
     let fast = complete_head
         .and_then(|head| parse_headers(head, |hs| read_headers(hs, &c.validated(head), c)));
+    // Holds the rebuilt head of the slow path below while its headers are in use.
+    let fallback_head;
     let info = match fast {
         Some(info) => info,
         None => {
@@ -352,8 +354,9 @@ fn extract_request<'a>(
             if partial {
                 head.extend_from_slice(b"\r\n");
             }
-            parse_headers(&head, |hs| read_headers(hs, &Validated::new(&head), c))
-                .unwrap_or_default()
+            fallback_head = head;
+            let head = &fallback_head;
+            parse_headers(head, |hs| read_headers(hs, &Validated::new(head), c)).unwrap_or_default()
         }
     };
 
@@ -387,7 +390,7 @@ fn extract_request<'a>(
             Cow::Borrowed(b) => c.validated(b),
             Cow::Owned(b) => Validated::new(b),
         };
-        push_body(c, info.content_type.as_deref(), &body, limits);
+        push_body(c, info.content_type, &body, limits);
     }
     Some(Request { summary, consumed })
 }
@@ -426,17 +429,21 @@ fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 fn push_path<'a>(c: &mut Collector<'a>, path: &'a [u8]) {
     let region = c.validated(path);
     let segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
-    let mut origin = String::new();
     let mut index = itoa::Buffer::new();
     for (i, segment) in segments.enumerate() {
-        origin.clear();
-        origin.push_str("path[");
-        origin.push_str(index.format(i));
-        origin.push(']');
-        push_decoded(c, &origin, segment, &region, false);
+        let origin = c.append_with(|w| {
+            w.push_str("path[");
+            w.push_str(index.format(i));
+            w.push_str("]");
+        });
+        if let Some(origin) = origin {
+            push_decoded(c, origin, segment, &region, false);
+        }
     }
     if path.len() > 1 {
-        push_decoded(c, "path", path, &region, false);
+        if let Some(origin) = c.append("path") {
+            push_decoded(c, origin, path, &region, false);
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Three shapes of the same thing:
 //!
-//! * [`Inputs`] — every input of one request, stored in a single arena string (origins and
-//!   values back to back) with one small span per input. Extraction builds it with a handful of
+//! * [`Inputs`] — every input of one request, stored in a single arena string with two small
+//!   ranges (origin, value) per input; inputs share text where they can (a value taken
+//!   verbatim from the request is a range of its copy). Extraction builds it with a handful of
 //!   allocations whatever the number of inputs; a checkout form yields over a hundred, and one
 //!   heap string each would cost more than parsing the request.
 //! * [`InputRef`] — a borrowed view of one input; what the detectors read.
@@ -77,7 +78,8 @@ pub(crate) struct Text {
 }
 
 impl Text {
-    /// Bytes `start..end` of `self`, when they lie within it.
+    /// Bytes `start..end` of `self`, when they lie within it. The caller picks offsets on char
+    /// boundaries (reading a range that is not would give an empty string, never a panic).
     pub(crate) fn within(self, start: usize, end: usize) -> Option<Self> {
         let len = (self.end - self.start) as usize;
         if start > end || end > len {
@@ -110,7 +112,8 @@ struct Span {
 /// The inputs of one request, in one arena.
 ///
 /// Invariants: every text range lies inside `text` on char boundaries (it was appended as a
-/// `&str` or checked with `str::get`), so reading it back cannot fail; offsets fit in `u32`,
+/// `&str`, or checked with `str::get`, or is a sub-range of such a range that the caller
+/// found on char boundaries), so reading it back cannot fail; offsets fit in `u32`,
 /// so the arena never grows past 4 GiB (an append that would is refused). Extraction starts the
 /// arena with a copy of the captured bytes (their valid UTF-8 prefix), so that values taken
 /// verbatim from the request are ranges of it rather than copies; decoded values and built

@@ -6,8 +6,8 @@
 //! Why not a plain Aho-Corasick automaton: building one costs tens of microseconds for a
 //! typical request's inputs (hundreds for its DFA), which every request would pay even though
 //! most sink calls contain no input at all. Instead the set keeps a 512-byte fingerprint
-//! table of every value's first few bytes, built with one pass over the values and a sort of
-//! one integer per value (about a microsecond for a hundred values). A sink argument
+//! table of every value's first few bytes, built with a few passes over the values and a
+//! counting sort of them by fingerprint (under a microsecond for a hundred values). A sink argument
 //! is scanned once, fingerprinting each position; only positions whose fingerprint is in the
 //! table are compared against the values that share it. Verification work is bounded by a
 //! budget proportional to the argument's length: past it (a hostile argument whose every
@@ -56,51 +56,64 @@ struct Matcher {
     key_mask: u32,
     /// Bit `h` is set when some value's fingerprint is `h`.
     table: [u64; TABLE_WORDS],
-    /// The fingerprint of each pattern.
-    fingerprints: Vec<u16>,
-    /// Pattern numbers grouped by the high `GROUP_BITS` bits of their fingerprint (a counting
-    /// sort: a comparison sort cost a third of building the set), in pattern order within a
-    /// group: group `g` is `grouped[starts[g]..starts[g + 1]]`.
-    grouped: Vec<u32>,
-    starts: Vec<u32>,
+    /// Patterns grouped by the high `GROUP_BITS` bits of their fingerprint (a counting sort:
+    /// a comparison sort cost a third of building the set), in pattern order within a group:
+    /// group `g` is `grouped[starts[g]..starts[g + 1]]`.
+    grouped: Vec<Entry>,
+    starts: [u32; GROUPS + 1],
     /// Built the first time verification exceeds its budget.
     automaton: OnceLock<Option<AhoCorasick>>,
 }
 
+/// One pattern in [`Matcher::grouped`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    pattern: u32,
+    fingerprint: u16,
+}
+
+/// Groups of [`Matcher::grouped`].
+const GROUPS: usize = 1 << GROUP_BITS;
+
 impl Matcher {
-    fn new(patterns: &[&[u8]]) -> Option<Self> {
-        let width = patterns.iter().map(|p| p.len()).min()?.min(4);
+    /// The matcher of `patterns` (pattern `p` is the `p`-th); `None` when there is none or
+    /// one is empty.
+    fn new<'v, I>(patterns: I) -> Option<Self>
+    where
+        I: ExactSizeIterator<Item = &'v [u8]> + Clone,
+    {
+        let width = patterns.clone().map(<[u8]>::len).min()?.min(4);
         if width == 0 {
             return None;
         }
-        let count = u32::try_from(patterns.len()).ok()?;
         let key_mask = u32::MAX >> (8 * (4 - width));
         let mut table = [0u64; TABLE_WORDS];
-        let mut starts = vec![0u32; (1 << GROUP_BITS) + 1];
-        let fingerprints: Vec<u16> = patterns
-            .iter()
-            .map(|p| {
-                let h = fingerprint(key_of(p, width));
-                if let Some(word) = table.get_mut(usize::from(h) / 64) {
-                    *word |= 1 << (h % 64);
-                }
-                if let Some(n) = starts.get_mut(group(h) + 1) {
-                    *n += 1;
-                }
-                h
-            })
-            .collect();
+        let mut starts = [0u32; GROUPS + 1];
+        for p in patterns.clone() {
+            let h = fingerprint(key_of(p, width));
+            if let Some(word) = table.get_mut(usize::from(h) / 64) {
+                *word |= 1 << (h % 64);
+            }
+            if let Some(n) = starts.get_mut(group(h) + 1) {
+                *n += 1;
+            }
+        }
         let mut total = 0;
         for n in &mut starts {
             total += *n;
             *n = total;
         }
-        let mut next: Vec<u32> = starts.clone();
-        let mut grouped = vec![0u32; patterns.len()];
-        for (p, &h) in (0..count).zip(&fingerprints) {
-            if let Some(at) = next.get_mut(group(h)) {
+        // The fingerprints are computed again rather than kept: cheaper than a buffer.
+        let mut next = starts;
+        let mut grouped = vec![Entry::default(); patterns.len()];
+        for (pattern, p) in (0..u32::try_from(patterns.len()).ok()?).zip(patterns) {
+            let fingerprint = fingerprint(key_of(p, width));
+            if let Some(at) = next.get_mut(group(fingerprint)) {
                 if let Some(slot) = grouped.get_mut(*at as usize) {
-                    *slot = p;
+                    *slot = Entry {
+                        pattern,
+                        fingerprint,
+                    };
                 }
                 *at += 1;
             }
@@ -109,7 +122,6 @@ impl Matcher {
             width,
             key_mask,
             table,
-            fingerprints,
             grouped,
             starts,
             automaton: OnceLock::new(),
@@ -117,7 +129,7 @@ impl Matcher {
     }
 
     /// The patterns whose fingerprint is in the group of `h` (callers check the fingerprint).
-    fn group_of(&self, h: u16) -> &[u32] {
+    fn group_of(&self, h: u16) -> &[Entry] {
         let g = group(h);
         let (start, end) = (self.starts.get(g), self.starts.get(g + 1));
         match (start, end) {
@@ -138,11 +150,20 @@ impl Matcher {
 
 /// Little-endian key of the first `width` (≤ 4) bytes of `bytes`.
 fn key_of(bytes: &[u8], width: usize) -> u32 {
-    bytes
-        .iter()
-        .take(width)
-        .enumerate()
-        .fold(0, |key, (j, &b)| key | u32::from(b) << (8 * j))
+    match bytes.first_chunk::<4>() {
+        // The common case: one load, the bytes past `width` masked off.
+        Some(four) => {
+            let mask = u32::MAX
+                .checked_shr(8 * (4 - width.min(4) as u32))
+                .unwrap_or(0);
+            u32::from_le_bytes(*four) & mask
+        }
+        None => bytes
+            .iter()
+            .take(width)
+            .enumerate()
+            .fold(0, |key, (j, &b)| key | u32::from(b) << (8 * j)),
+    }
 }
 
 /// The group of fingerprint `h` (its high `GROUP_BITS` bits).
@@ -200,15 +221,16 @@ impl InputSet {
     /// (a one-letter value occurs in almost every sink and proves nothing).
     pub fn new(inputs: Inputs, min_len: usize) -> Self {
         let mut pattern_to_input = Vec::with_capacity(inputs.len());
-        let mut patterns = Vec::with_capacity(inputs.len());
         for i in 0..inputs.len() {
-            let value = inputs.value_bytes(i);
-            if let (true, Ok(i)) = (value.len() >= min_len.max(1), u32::try_from(i)) {
+            let long_enough = inputs.value_bytes(i).len() >= min_len.max(1);
+            if let (true, Ok(i)) = (long_enough, u32::try_from(i)) {
                 pattern_to_input.push(i);
-                patterns.push(value);
             }
         }
-        let matcher = Matcher::new(&patterns).map(Box::new);
+        let patterns = pattern_to_input
+            .iter()
+            .map(|&i| inputs.value_bytes(i as usize));
+        let matcher = Matcher::new(patterns).map(Box::new);
         Self {
             inputs,
             pattern_to_input,
@@ -350,11 +372,9 @@ impl Scan<'_> {
     #[inline(never)]
     fn verify(&mut self, at: usize, h: u16) -> bool {
         let rest = self.hay.get(at..).unwrap_or(b"");
-        for &p in self.m.group_of(h) {
-            let p = p as usize;
-            if self.m.fingerprints.get(p) != Some(&h)
-                || self.found.as_ref().is_some_and(|f| f.contains(p))
-            {
+        for entry in self.m.group_of(h) {
+            let p = entry.pattern as usize;
+            if entry.fingerprint != h || self.found.as_ref().is_some_and(|f| f.contains(p)) {
                 continue;
             }
             let value = self.set.pattern(p);
