@@ -279,7 +279,10 @@ fn read_headers<'h>(
 }
 
 /// Parses the header block with `httparse`; `None` when it refuses it.
-fn parse_headers<'h, R>(head: &'h [u8], f: impl FnOnce(&[httparse::Header<'h>]) -> R) -> Option<R> {
+fn parse_headers<'h, R>(
+    head: &'h [u8],
+    f: impl FnOnce(&[httparse::Header<'h>]) -> R,
+) -> Option<(R, usize)> {
     /// Headers parsed without a heap allocation; more fall back to one sized by the block.
     const INLINE_HEADERS: usize = 64;
     let mut config = httparse::ParserConfig::default();
@@ -289,13 +292,13 @@ fn parse_headers<'h, R>(head: &'h [u8], f: impl FnOnce(&[httparse::Header<'h>]) 
     let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
     let mut req = httparse::Request::new(&mut inline);
     match config.parse_request(&mut req, head) {
-        Ok(httparse::Status::Complete(_)) => Some(f(req.headers)),
+        Ok(httparse::Status::Complete(n)) => Some((f(req.headers), n)),
         Err(httparse::Error::TooManyHeaders) => {
             let lines = memchr::memchr_iter(b'\n', head).count();
             let mut heap = vec![httparse::EMPTY_HEADER; lines];
             let mut req = httparse::Request::new(&mut heap);
             match config.parse_request(&mut req, head) {
-                Ok(httparse::Status::Complete(_)) => Some(f(req.headers)),
+                Ok(httparse::Status::Complete(n)) => Some((f(req.headers), n)),
                 _ => None,
             }
         }
@@ -329,20 +332,16 @@ fn extract_request<'a>(
         push_urlencoded(c, Carrier::Query, query);
     }
 
-    let end = head_end(buf, line.end);
-    let complete_head = match end {
-        HeadEnd::Complete(n) => buf.get(..n),
-        HeadEnd::Partial(_) => None,
-    };
-    let fast = complete_head
-        .and_then(|head| parse_headers(head, |hs| read_headers(hs, &c.validated(head), c)));
+    // The common case: httparse parses the head in place and says where it ends.
+    let fast = parse_headers(buf, |hs| read_headers(hs, &c.validated(buf), c));
     // Holds the rebuilt head of the slow path below while its headers are in use.
     let fallback_head;
-    let info = match fast {
-        Some(info) => info,
+    let (info, end) = match fast {
+        Some((info, n)) => (info, HeadEnd::Complete(n)),
         None => {
             // httparse refused the request line, or the head is incomplete: parse the complete
             // header lines behind a neutral request line.
+            let end = head_end(buf, line.end);
             let (block_end, partial) = match end {
                 HeadEnd::Complete(n) => (n, false),
                 HeadEnd::Partial(n) => (n, true),
@@ -356,7 +355,8 @@ fn extract_request<'a>(
             }
             fallback_head = head;
             let head = &fallback_head;
-            parse_headers(head, |hs| read_headers(hs, &Validated::new(head), c)).unwrap_or_default()
+            let info = parse_headers(head, |hs| read_headers(hs, &Validated::new(head), c));
+            (info.map(|(info, _)| info).unwrap_or_default(), end)
         }
     };
 
