@@ -172,8 +172,9 @@ impl<'a> Collector<'a> {
     /// `s` as a range of the arena: found in the source copy when `s` lies in the captured
     /// bytes, appended otherwise.
     fn place(&mut self, s: &str) -> Option<Text> {
+        // A `&str` inside valid UTF-8 starts and ends on its char boundaries.
         self.source_offset(s.as_bytes())
-            .and_then(|at| self.inputs.source_text(at, at + s.len()))
+            .and_then(|at| self.inputs.str_at(at, at + s.len()))
             .or_else(|| self.inputs.append(s))
     }
 

@@ -63,6 +63,13 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
+    /// Consumes `b` when it is the next byte.
+    fn eat(&mut self, b: u8) -> bool {
+        let next = self.bytes.get(self.pos) == Some(&b);
+        self.pos += usize::from(next);
+        next
+    }
+
     fn skip_ws(&mut self) {
         while self
             .bytes
@@ -360,7 +367,12 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                     if !complete {
                         break;
                     }
-                    expect = Expect::Colon;
+                    // The usual `":` right after the key: skip a round of the loop.
+                    expect = if s.eat(b':') {
+                        Expect::Value
+                    } else {
+                        Expect::Colon
+                    };
                 }
                 // `}` right after `,` is a trailing comma: lenient parsers accept it.
                 b'}' => {

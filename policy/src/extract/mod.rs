@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::config::ExtractionSettings;
 use crate::input::Inputs;
 use collect::Collector;
-use decode::{Carrier, Validated, lossy, push_cookies, push_decoded, push_urlencoded};
+use decode::{Carrier, Validated, push_cookies, push_decoded, push_urlencoded};
 
 /// What events report of an HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -322,13 +322,13 @@ fn extract_request<'a>(
     let line = request_line(buf)?;
     let (path, query) = split_target(line.target);
     let summary = HttpSummary {
-        method: lossy(line.method).into_owned(),
-        path: lossy(path).into_owned(),
-        query: query.map(|q| lossy(q).into_owned()),
+        method: c.validated(line.method).text(line.method).into_owned(),
+        path: c.validated(path).text(path).into_owned(),
+        query: query.map(|q| c.validated(q).text(q).into_owned()),
     };
     push_path(c, path);
     if let Some(query) = query {
-        c.push_bytes("query", query);
+        c.push("query", &c.validated(query).text(query));
         push_urlencoded(c, Carrier::Query, query);
     }
 

@@ -201,12 +201,12 @@ impl Inputs {
         }
     }
 
-    /// The range of bytes `start..end` of the arena, when it lies on char boundaries (how
-    /// text is found in the source copy that starts the arena).
-    pub(crate) fn source_text(&self, start: usize, end: usize) -> Option<Text> {
-        self.text.get(start..end)?;
+    /// The range `start..end` of the arena, where the caller found a `&str` equal to the
+    /// arena's bytes there (so on char boundaries: a `&str` inside valid UTF-8 cannot start or
+    /// end within a character); `None` when it does not lie in the arena.
+    pub(crate) fn str_at(&self, start: usize, end: usize) -> Option<Text> {
         // Within the text, which fits in `u32`.
-        Some(Text {
+        (start <= end && end <= self.text.len()).then_some(Text {
             start: start as u32,
             end: end as u32,
         })
@@ -348,7 +348,7 @@ mod tests {
     #[test]
     fn spans_share_text_and_move_last_to_replaces_in_place() {
         let mut inputs = Inputs::with_source("GET /a?q=val", 4, 64).unwrap_or_default();
-        let value = inputs.source_text(9, 12);
+        let value = inputs.str_at(9, 12);
         let origin = inputs.append_with(|w| w.push_lowercase("Query.Q"));
         let (Some(origin), Some(value)) = (origin, value) else {
             panic!("ranges");
@@ -363,7 +363,7 @@ mod tests {
             all,
             [Input::new("query.q", "val"), Input::new("query.q", "va")]
         );
-        assert!(inputs.source_text(0, 99).is_none());
+        assert!(inputs.str_at(0, 99).is_none());
         assert!(value.within(2, 4).is_none());
     }
 }
