@@ -280,6 +280,12 @@ impl Paths {
     }
 }
 
+/// Origin bytes an ordinary document's paths fit in.
+const TYPICAL_PATH: usize = 128;
+
+/// Nesting an ordinary document stays within.
+const TYPICAL_DEPTH: usize = 16;
+
 /// The text of a string read by [`Scanner::string`].
 fn str_text<'t>(at: StrText, body: &Validated<'t>, decoded: &'t [u8]) -> Cow<'t, str> {
     match at {
@@ -296,11 +302,15 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
         bytes: body,
         pos: 0,
     };
+    // Sized for ordinary documents up front: growing them from empty cost a handful of
+    // reallocations per request.
+    let mut path = String::with_capacity(TYPICAL_PATH);
+    path.push_str("json");
     let mut p = Paths {
-        path: String::from("json"),
-        key_origin: String::new(),
-        kinds: Vec::new(),
-        tracked: Vec::new(),
+        path,
+        key_origin: String::with_capacity(TYPICAL_PATH),
+        kinds: Vec::with_capacity(TYPICAL_DEPTH),
+        tracked: Vec::with_capacity(TYPICAL_DEPTH.min(max_depth)),
         max_depth,
     };
     let mut decoded = Vec::new();
