@@ -256,6 +256,8 @@ impl<'a> Collector<'a> {
     /// The count limit is reached and `(origin, value)` is new: it replaces the shortest kept
     /// value if it is longer (and fits the byte budget), and is dropped otherwise (with the
     /// text appended since `mark`).
+    #[cold]
+    #[inline(never)]
     fn replace_shortest(&mut self, origin: Text, value: Text, hash: u64, mark: usize) -> Pushed {
         let len = value.len();
         let inputs = &self.inputs;
@@ -400,6 +402,13 @@ impl Seen {
         if self.bits.get(word).is_none_or(|w| w & bit == 0) {
             return None;
         }
+        self.scan(hash, &same)
+    }
+
+    /// The slow path of [`Seen::find`]: the bitmap says `hash` may have been seen.
+    #[cold]
+    #[inline(never)]
+    fn scan(&self, hash: u64, same: &dyn Fn(usize) -> bool) -> Option<usize> {
         self.hashes
             .iter()
             .enumerate()
