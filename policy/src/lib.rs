@@ -3,7 +3,7 @@
 //! The agent (`librasp.so`) captures raw request bytes and sink arguments; everything that
 //! decides lives here:
 //!
-//! * [`extract`] turns captured bytes into [`Input`]s (decoded user values with their origin);
+//! * [`extract`] turns captured bytes into [`Inputs`] (decoded user values with their origin);
 //! * [`detect`] holds one detector per sink family; each tokenizes the sink argument by its own
 //!   grammar and reports a [`Finding`] only when an input changes that structure;
 //! * [`config`] is the operator's TOML policy;
