@@ -14,11 +14,12 @@
 //! of that copy, found by its address; only decoded values and built origins are appended.
 //! Duplicates are found through a bitmap of pair hashes ([`Seen`]).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasher, RandomState};
 
-use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, Validated, lossy, truncate_str};
+use super::decode::{MAX_NAME_IN_ORIGIN, Scratch, Validated, lossy, offset_in, truncate_str};
 use crate::config::ExtractionSettings;
 use crate::input::{Inputs, Text, TextWriter};
 
@@ -149,19 +150,9 @@ impl<'a> Collector<'a> {
         (at_limit || self.total_bytes + len <= self.max_total_bytes).then_some(at_limit)
     }
 
-    /// Where `s` lies in the source, when it does (compared by address, so no byte is read).
-    fn source_offset(&self, s: &[u8]) -> Option<usize> {
-        let offset = (s.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
-        offset
-            .checked_add(s.len())
-            .is_some_and(|end| end <= self.source.len())
-            .then_some(offset)
-    }
-
     /// `bytes`, validated as UTF-8: without a second validation when they lie in the source.
     pub(crate) fn validated(&self, bytes: &'a [u8]) -> Validated<'a> {
-        let text = self
-            .source_offset(bytes)
+        let text = offset_in(self.source.as_bytes(), bytes)
             .and_then(|at| self.source.get(at..at + bytes.len()));
         match text {
             Some(text) => Validated::from_text(bytes, text),
@@ -169,11 +160,17 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// `bytes` as lossy UTF-8, borrowed without a second validation when they lie in the
+    /// source.
+    pub(crate) fn text(&self, bytes: &'a [u8]) -> Cow<'a, str> {
+        self.validated(bytes).text(bytes)
+    }
+
     /// `s` as a range of the arena: found in the source copy when `s` lies in the captured
     /// bytes, appended otherwise.
     fn place(&mut self, s: &str) -> Option<Text> {
         // A `&str` inside valid UTF-8 starts and ends on its char boundaries.
-        self.source_offset(s.as_bytes())
+        offset_in(self.source.as_bytes(), s.as_bytes())
             .and_then(|at| self.inputs.str_at(at, at + s.len()))
             .or_else(|| self.inputs.append(s))
     }
@@ -274,8 +271,7 @@ impl<'a> Collector<'a> {
             return Pushed::Dropped;
         };
         heap.pop();
-        self.inputs.push_span(origin, value);
-        self.inputs.move_last_to(idx);
+        self.inputs.set_span(idx, origin, value);
         self.total_bytes = self.total_bytes - old_len + len;
         heap.push(Reverse((len, idx)));
         self.seen.record(idx, hash);

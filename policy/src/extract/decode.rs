@@ -15,20 +15,9 @@ use crate::input::Text;
 /// where a value came from; a 60 KiB key name would only bloat events.
 pub(crate) const MAX_NAME_IN_ORIGIN: usize = 64;
 
-/// Below this many bytes a plain loop finds a byte faster than `memchr`'s vector set-up.
-const SHORT_SCAN: usize = 32;
-
 /// Offset of the next `%` (or `+` when `plus_as_space`) in `bytes`.
 fn next_special(bytes: &[u8], plus_as_space: bool) -> Option<usize> {
-    if bytes.len() < SHORT_SCAN {
-        bytes
-            .iter()
-            .position(|&b| b == b'%' || (plus_as_space && b == b'+'))
-    } else if plus_as_space {
-        memchr::memchr2(b'%', b'+', bytes)
-    } else {
-        memchr::memchr(b'%', bytes)
-    }
+    find_any(bytes, if plus_as_space { b"%+" } else { b"%" })
 }
 
 /// Appends `input` with its `%XX` escapes decoded (and `+` as space when `plus_as_space`) to
@@ -158,17 +147,25 @@ impl<'a> Validated<'a> {
     /// `part`, a slice of this buffer, as lossy UTF-8: borrowed without another validation
     /// when the buffer is valid and `part` starts and ends on char boundaries.
     pub(crate) fn text(&self, part: &'a [u8]) -> Cow<'a, str> {
-        let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
         let within = self
             .text
-            .and_then(|all| all.get(start..start.checked_add(part.len())?))
-            // The same address: `part` really is this slice of the buffer.
-            .filter(|s| s.as_ptr() == part.as_ptr());
+            .zip(offset_in(self.bytes, part))
+            .and_then(|(all, at)| all.get(at..at + part.len()));
         match within {
             Some(s) => Cow::Borrowed(s),
             None => lossy(part),
         }
     }
+}
+
+/// Where `part` lies in `outer`, when it is a slice of it (compared by address, so no byte
+/// is read).
+pub(crate) fn offset_in(outer: &[u8], part: &[u8]) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).wrapping_sub(outer.as_ptr() as usize);
+    offset
+        .checked_add(part.len())
+        .is_some_and(|end| end <= outer.len())
+        .then_some(offset)
 }
 
 /// A value as the application most likely sees it: decoded once, and decoded again when that
@@ -508,12 +505,12 @@ pub(crate) fn push_urlencoded(c: &mut Collector, carrier: Carrier, text: &[u8]) 
     };
     let mut repeated = false;
     for p in params.iter() {
-        let fast = shared.and_then(|(region, key)| push_param_text(c, carrier, region, key, p));
+        let fast = shared.and_then(|(region, key)| push_param_text(c, region, key, p));
         repeated |= match fast {
             Some(repeat) => repeat,
             None => {
-                // The general path: the list is not valid UTF-8, or the name needs a second
-                // decoding round.
+                // The general path: the list is not valid UTF-8, or the name or value needs
+                // a second decoding round.
                 let part =
                     |(start, end): (usize, usize)| lossy(list.get(start..end).unwrap_or(b""));
                 push_param(c, carrier, &part(p.name), &part(p.value), p)
@@ -528,28 +525,16 @@ pub(crate) fn push_urlencoded(c: &mut Collector, carrier: Carrier, text: &[u8]) 
 
 /// Pushes parameter `p` as ranges of `region` (the decoded list in the arena), `key` being
 /// the key origin's text; true when its name was given before. `None`, with nothing pushed,
-/// when the name needs a second decoding round.
-fn push_param_text(
-    c: &mut Collector,
-    carrier: Carrier,
-    region: Text,
-    key: Text,
-    p: &ParamSpan,
-) -> Option<bool> {
+/// when its name or value needs a second decoding round ([`push_param`] does that).
+fn push_param_text(c: &mut Collector, region: Text, key: Text, p: &ParamSpan) -> Option<bool> {
     let name = region.within(p.name.0, p.name.1)?;
     let value = region.within(p.value.0, p.value.1)?;
-    let name_text = c.slice(name);
-    if p.name_percent && has_escape(name_text.as_bytes()) {
+    let twice = |percent: bool, t: Text| percent && has_escape(c.slice(t).as_bytes());
+    if twice(p.name_percent, name) || twice(p.value_percent, value) {
         return None;
     }
-    let cut = truncate_str(name_text, MAX_NAME_IN_ORIGIN).len();
+    let cut = truncate_str(c.slice(name), MAX_NAME_IN_ORIGIN).len();
     let origin = region.within(p.origin, p.name.0 + cut)?;
-    if p.value_percent {
-        if let Some(twice) = second_round(c.slice(value)) {
-            let name = c.slice(name).to_owned();
-            c.push_named(carrier.prefix(), &name, false, &twice);
-        }
-    }
     c.push_text(origin, value);
     Some(c.push_text(key, name) == Pushed::Duplicate)
 }

@@ -64,12 +64,6 @@ impl InputRef<'_> {
     }
 }
 
-impl PartialEq<Input> for InputRef<'_> {
-    fn eq(&self, other: &Input) -> bool {
-        self.origin == other.origin && self.value == other.value
-    }
-}
-
 /// A range of the arena's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Text {
@@ -233,15 +227,11 @@ impl Inputs {
         self.spans.len() - 1
     }
 
-    /// Moves the last input into slot `i`, replacing the input there; nothing happens when `i`
-    /// is out of range.
-    pub(crate) fn move_last_to(&mut self, i: usize) {
-        if i + 1 < self.spans.len() {
-            if let Some(last) = self.spans.pop() {
-                if let Some(slot) = self.spans.get_mut(i) {
-                    *slot = last;
-                }
-            }
+    /// Makes input `i` the one made of these ranges (the old one's text stays); nothing
+    /// happens when `i` is out of range.
+    pub(crate) fn set_span(&mut self, i: usize, origin: Text, value: Text) {
+        if let Some(slot) = self.spans.get_mut(i) {
+            *slot = Span { origin, value };
         }
     }
 
@@ -307,16 +297,6 @@ impl TextWriter<'_> {
     }
 }
 
-impl<'a> FromIterator<InputRef<'a>> for Inputs {
-    fn from_iter<T: IntoIterator<Item = InputRef<'a>>>(iter: T) -> Self {
-        let mut inputs = Self::default();
-        for i in iter {
-            inputs.push(i.origin, i.value);
-        }
-        inputs
-    }
-}
-
 impl FromIterator<Input> for Inputs {
     fn from_iter<T: IntoIterator<Item = Input>>(iter: T) -> Self {
         let mut inputs = Self::default();
@@ -346,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn spans_share_text_and_move_last_to_replaces_in_place() {
+    fn spans_share_text_and_set_span_replaces_in_place() {
         let mut inputs = Inputs::with_source("GET /a?q=val", 4, 64).unwrap_or_default();
         let value = inputs.str_at(9, 12);
         let origin = inputs.append_with(|w| w.push_lowercase("Query.Q"));
@@ -355,9 +335,8 @@ mod tests {
         };
         inputs.push_span(origin, value);
         inputs.push("b", "y");
-        inputs.push_span(origin, value.within(0, 2).unwrap_or(value));
-        inputs.move_last_to(1);
-        inputs.move_last_to(5);
+        inputs.set_span(1, origin, value.within(0, 2).unwrap_or(value));
+        inputs.set_span(5, origin, value);
         let all: Vec<_> = inputs.iter().map(InputRef::to_input).collect();
         assert_eq!(
             all,
