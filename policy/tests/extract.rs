@@ -248,9 +248,14 @@ fn user_data_headers_are_inputs_and_protocol_headers_are_not() {
           Accept: */*\r\nAccept-Language: en\r\nConnection: keep-alive\r\n\
           Cache-Control: no-cache\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\
           Authorization: Basic c2VjcmV0\r\nIf-None-Match: \"abc\"\r\n\
-          Sec-Fetch-Mode: navigate\r\n\r\n",
+          Sec-Fetch-Mode: navigate\r\nSec-Ch-Ua-Full-Version-List-Extended: \"x\"\r\n\
+          X-A-Custom-Header-Name-Longer-Than-Usual: long\r\n\r\n",
     );
     assert_eq!(values(&e, "header.user-agent"), ["() { :; }; /bin/id"]);
+    assert_eq!(
+        values(&e, "header.x-a-custom-header-name-longer-than-usual"),
+        ["long"]
+    );
     assert_eq!(values(&e, "header.referer"), ["http://x/?q=1"]);
     assert_eq!(values(&e, "header.x-api-version"), ["2'"]);
     assert_eq!(values(&e, "header.tenant"), ["acme"]);
@@ -265,6 +270,7 @@ fn user_data_headers_are_inputs_and_protocol_headers_are_not() {
         "authorization",
         "if-none-match",
         "sec-fetch-mode",
+        "sec-ch-ua-full-version-list-extended",
     ] {
         assert!(
             !has_origin(&e, &format!("header.{excluded}")),

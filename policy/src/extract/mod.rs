@@ -187,33 +187,41 @@ struct BodyInfo<'h> {
 const MAX_KNOWN_HEADER: usize = 32;
 
 /// Headers that are protocol machinery, set by clients and proxies rather than carrying
-/// application data (`lower` is the lowercase name). Everything else — `User-Agent`,
-/// `Referer`, `Origin`, `X-*`, custom headers — is reported. `Authorization` is left out on
-/// purpose: credentials must not end up in events.
-fn is_machinery_header(lower: &[u8]) -> bool {
-    matches!(
-        lower,
-        b"host"
-            | b"connection"
-            | b"keep-alive"
-            | b"proxy-connection"
-            | b"upgrade"
-            | b"te"
-            | b"trailer"
-            | b"cache-control"
-            | b"pragma"
-            | b"authorization"
-            | b"proxy-authorization"
-            | b"range"
-            | b"expect"
-            | b"date"
-            | b"dnt"
-            | b"priority"
-            | b"max-forwards"
-            | b"upgrade-insecure-requests"
-    ) || lower.starts_with(b"accept")
-        || lower.starts_with(b"if-")
-        || lower.starts_with(b"sec-")
+/// application data (`lower` is the lowercase name; `None` when it is longer than any exact
+/// name below, so only the prefixes apply). Everything else — `User-Agent`, `Referer`,
+/// `Origin`, `X-*`, custom headers — is reported. `Authorization` is left out on purpose:
+/// credentials must not end up in events.
+fn is_machinery_header(name: &str, lower: Option<&[u8]>) -> bool {
+    const PREFIXES: [&[u8]; 3] = [b"accept", b"if-", b"sec-"];
+    let prefixed = PREFIXES.iter().any(|p| {
+        name.as_bytes()
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    });
+    prefixed
+        || lower.is_some_and(|lower| {
+            matches!(
+                lower,
+                b"host"
+                    | b"connection"
+                    | b"keep-alive"
+                    | b"proxy-connection"
+                    | b"upgrade"
+                    | b"te"
+                    | b"trailer"
+                    | b"cache-control"
+                    | b"pragma"
+                    | b"authorization"
+                    | b"proxy-authorization"
+                    | b"range"
+                    | b"expect"
+                    | b"date"
+                    | b"dnt"
+                    | b"priority"
+                    | b"max-forwards"
+                    | b"upgrade-insecure-requests"
+            )
+        })
 }
 
 /// Reports header inputs and returns what the headers say about the body.
@@ -263,7 +271,7 @@ fn read_headers<'h>(
                 info.content_type.get_or_insert(value);
             }
             b"cookie" => push_cookies(c, head, value),
-            known if is_machinery_header(known) => {}
+            _ if is_machinery_header(name, lower) => {}
             known => {
                 c.push_named("header.", name, true, &head.text(value));
                 if known == b"x-forwarded-for" && value.contains(&b',') {
@@ -322,13 +330,13 @@ fn extract_request<'a>(
     let line = request_line(buf)?;
     let (path, query) = split_target(line.target);
     let summary = HttpSummary {
-        method: c.validated(line.method).text(line.method).into_owned(),
-        path: c.validated(path).text(path).into_owned(),
-        query: query.map(|q| c.validated(q).text(q).into_owned()),
+        method: c.text(line.method).into_owned(),
+        path: c.text(path).into_owned(),
+        query: query.map(|q| c.text(q).into_owned()),
     };
     push_path(c, path);
     if let Some(query) = query {
-        c.push("query", &c.validated(query).text(query));
+        c.push("query", &c.text(query));
         push_urlencoded(c, Carrier::Query, query);
     }
 
@@ -520,6 +528,6 @@ fn push_body(
         return;
     }
     if memchr::memchr(0, body).is_none() {
-        c.push_bytes("body", body);
+        c.push("body", &text.text(body));
     }
 }
