@@ -117,6 +117,18 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Adds `value`, text already in the arena, under `origin`, which is appended to it.
+    pub(crate) fn push_origin(&mut self, origin: &str, value: Text) -> Pushed {
+        let Some(at_limit) = self.admits(value.len()) else {
+            return Pushed::Dropped;
+        };
+        let mark = self.inputs.text_len();
+        match self.inputs.append(origin) {
+            Some(origin) => self.add(origin, value, mark, at_limit),
+            None => Pushed::Dropped,
+        }
+    }
+
     /// Adds an input made of text already in the arena (see [`Collector::append`]).
     pub(crate) fn push_text(&mut self, origin: Text, value: Text) -> Pushed {
         match self.admits(value.len()) {
@@ -133,6 +145,11 @@ impl<'a> Collector<'a> {
     /// Appends what `write` writes to the arena (an origin built from pieces).
     pub(crate) fn append_with(&mut self, write: impl FnOnce(&mut TextWriter<'_>)) -> Option<Text> {
         self.inputs.append_with(write)
+    }
+
+    /// Takes back `t`, the text appended last, which no kept input uses.
+    pub(crate) fn discard(&mut self, t: Text) {
+        self.inputs.discard(t);
     }
 
     /// The text of a range of the arena.
@@ -152,10 +169,12 @@ impl<'a> Collector<'a> {
 
     /// `bytes`, validated as UTF-8: without a second validation when they lie in the source.
     pub(crate) fn validated(&self, bytes: &'a [u8]) -> Validated<'a> {
-        let text = offset_in(self.source.as_bytes(), bytes)
-            .and_then(|at| self.source.get(at..at + bytes.len()));
-        match text {
-            Some(text) => Validated::from_text(bytes, text),
+        let placed = offset_in(self.source.as_bytes(), bytes).and_then(|at| {
+            let end = at + bytes.len();
+            self.source.get(at..end).zip(self.inputs.str_at(at, end))
+        });
+        match placed {
+            Some((text, arena)) => Validated::in_arena(bytes, text, arena),
             None => Validated::new(bytes),
         }
     }

@@ -112,6 +112,9 @@ pub(crate) struct Validated<'a> {
     bytes: &'a [u8],
     /// `bytes` as text, when it is valid UTF-8.
     text: Option<&'a str>,
+    /// Where `text` lies in the collector's arena, when it is part of the captured bytes'
+    /// copy there (see [`Collector::validated`]).
+    arena: Option<Text>,
 }
 
 impl<'a> Validated<'a> {
@@ -119,20 +122,29 @@ impl<'a> Validated<'a> {
         Self {
             bytes,
             text: std::str::from_utf8(bytes).ok(),
+            arena: None,
         }
     }
 
-    /// `bytes` known to be the valid UTF-8 `text`.
-    pub(crate) fn from_text(bytes: &'a [u8], text: &'a str) -> Self {
+    /// `bytes` known to be the valid UTF-8 `text`, which is `arena` in the collector's arena.
+    pub(crate) fn in_arena(bytes: &'a [u8], text: &'a str, arena: Text) -> Self {
         Self {
             bytes,
             text: Some(text),
+            arena: Some(arena),
         }
     }
 
     /// The buffer.
     pub(crate) fn bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// Bytes `start..end` of this buffer as a range of the arena, when the buffer lies there.
+    /// The caller knows both ends to be char boundaries (next to an ASCII delimiter, or the
+    /// buffer's ends); other ranges would read as empty text.
+    pub(crate) fn arena_at(&self, start: usize, end: usize) -> Option<Text> {
+        self.arena?.within(start, end)
     }
 
     /// Bytes `start..end` of this buffer as lossy UTF-8, borrowed without another validation

@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 
-use super::collect::Collector;
+use super::collect::{Collector, Pushed};
 use super::decode::{MAX_NAME_IN_ORIGIN, Validated, find_any, lossy, truncate_str};
 use crate::input::Text;
 
@@ -175,9 +175,10 @@ impl Scanner<'_> {
         Some(v)
     }
 
-    /// Reads a bare literal: a number, `true`, `false` or `null`. Returns `None` (consuming
-    /// nothing) for anything else, so trailing garbage after a document is not reported.
-    fn literal(&mut self) -> Option<&[u8]> {
+    /// Reads a bare literal (a number, `true`, `false` or `null`) and returns its byte range.
+    /// Returns `None` (consuming nothing) for anything else, so trailing garbage after a
+    /// document is not reported.
+    fn literal(&mut self) -> Option<(usize, usize)> {
         let start = self.pos;
         let mut end = start;
         while self
@@ -195,7 +196,7 @@ impl Scanner<'_> {
             return None;
         }
         self.pos = end;
-        Some(lit)
+        Some((start, end))
     }
 }
 
@@ -203,8 +204,9 @@ impl Scanner<'_> {
 struct Paths {
     /// `json` followed by the segments of the current value.
     path: String,
-    /// Scratch for `jsonkey` origins.
-    key_origin: String,
+    /// The arena text of the innermost object's `jsonkey` origin, once one of its keys is
+    /// kept: its other keys share it. Reset whenever a container opens or closes.
+    key_origin: Option<Text>,
     /// Every open container, innermost last (one byte per level).
     kinds: Vec<Kind>,
     /// The open containers at depth `1..=max_depth`.
@@ -214,6 +216,7 @@ struct Paths {
 
 impl Paths {
     fn open(&mut self, kind: Kind) {
+        self.key_origin = None;
         self.kinds.push(kind);
         if self.kinds.len() <= self.max_depth {
             self.tracked.push(Tracked {
@@ -224,6 +227,7 @@ impl Paths {
     }
 
     fn close(&mut self) {
+        self.key_origin = None;
         self.kinds.pop();
         if self.tracked.len() > self.kinds.len() {
             if let Some(t) = self.tracked.pop() {
@@ -262,21 +266,30 @@ impl Paths {
         }
     }
 
-    /// `jsonkey` + the path of the innermost object, and whether it changed since the last
-    /// call (the keys of one object share it).
-    fn key_origin(&mut self) -> (&str, bool) {
+    /// Adds an object key: under the origin its siblings share, or under a new one, appended
+    /// to the arena and kept only if the key is (so that dropped keys leave no text behind).
+    fn push_key(&mut self, c: &mut Collector<'_>, key: Text) -> Pushed {
+        if let Some(origin) = self.key_origin {
+            return c.push_text(origin, key);
+        }
         let end = match self.current_tracked() {
             Some(t) => t.mark,
             None => self.path.len(),
         };
         let tail = self.path.get("json".len()..end).unwrap_or("");
-        let changed = self.key_origin.get("jsonkey".len()..) != Some(tail);
-        if changed {
-            self.key_origin.clear();
-            self.key_origin.push_str("jsonkey");
-            self.key_origin.push_str(tail);
+        let origin = c.append_with(|w| {
+            w.push_str("jsonkey");
+            w.push_str(tail);
+        });
+        let Some(origin) = origin else {
+            return Pushed::Dropped;
+        };
+        let pushed = c.push_text(origin, key);
+        match pushed {
+            Pushed::Added => self.key_origin = Some(origin),
+            Pushed::Duplicate | Pushed::Dropped => c.discard(origin),
         }
-        (&self.key_origin, changed)
+        pushed
     }
 }
 
@@ -294,6 +307,15 @@ fn str_text<'t>(at: StrText, body: &Validated<'t>, decoded: &'t [u8]) -> Cow<'t,
     }
 }
 
+/// The arena range of a string's text, when it lies in the body and the body in the arena.
+fn arena_text(at: &StrText, body: &Validated<'_>) -> Option<Text> {
+    match *at {
+        // Next to a quote or at the end of the body: char boundaries.
+        StrText::Body(start, end) => body.arena_at(start, end),
+        StrText::Decoded => None,
+    }
+}
+
 /// Scans `body` and adds its values and keys to `c`. Returns false when not a single value
 /// could be read (the body is not JSON after all).
 pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Collector<'_>) -> bool {
@@ -308,13 +330,12 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
     path.push_str("json");
     let mut p = Paths {
         path,
-        key_origin: String::with_capacity(TYPICAL_PATH),
+        key_origin: None,
         kinds: Vec::with_capacity(TYPICAL_DEPTH),
         tracked: Vec::with_capacity(TYPICAL_DEPTH.min(max_depth)),
         max_depth,
     };
     let mut decoded = Vec::new();
-    let mut key_origin: Option<Text> = None;
     let mut read_any = false;
     let mut expect = Expect::Value;
     loop {
@@ -336,7 +357,10 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                 }
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
-                    c.push(&p.path, &str_text(at, body_text, &decoded));
+                    match arena_text(&at, body_text) {
+                        Some(value) => c.push_origin(&p.path, value),
+                        None => c.push(&p.path, &str_text(at, body_text, &decoded)),
+                    };
                     read_any = true;
                     if !complete {
                         break;
@@ -354,8 +378,11 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                         break;
                     };
                     read_any = true;
-                    if lit != b"null" {
-                        c.push(&p.path, &body_text.text(lit));
+                    if body.get(lit.0..lit.1) != Some(b"null") {
+                        match body_text.arena_at(lit.0, lit.1) {
+                            Some(value) => c.push_origin(&p.path, value),
+                            None => c.push(&p.path, &body_text.text_at(lit.0, lit.1)),
+                        };
                     }
                     expect = Expect::CommaOrEnd;
                 }
@@ -363,16 +390,18 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
             Expect::FirstKeyOrEnd | Expect::Key => match b {
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
-                    let key = str_text(at, body_text, &decoded);
-                    // The origin goes to the arena once per object, not once per key.
-                    let (origin, changed) = p.key_origin();
-                    if changed || key_origin.is_none() {
-                        key_origin = c.append(origin);
+                    // A decoded key goes to the arena first, and leaves it if it is not kept.
+                    let (key, appended) = match arena_text(&at, body_text) {
+                        Some(key) => (Some(key), false),
+                        None => (c.append(&str_text(at, body_text, &decoded)), true),
+                    };
+                    if let Some(key) = key {
+                        let pushed = p.push_key(c, key);
+                        p.set_key(c.slice(key));
+                        if appended && pushed != Pushed::Added {
+                            c.discard(key);
+                        }
                     }
-                    if let Some(origin) = key_origin {
-                        c.push_value(origin, &key);
-                    }
-                    p.set_key(&key);
                     read_any = true;
                     if !complete {
                         break;
@@ -429,4 +458,42 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
         }
     }
     read_any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ExtractionSettings;
+
+    /// Deep, long-named objects make long origins; a body of many small objects there must
+    /// not make the arena grow by an origin per object once the inputs are no longer kept.
+    #[test]
+    fn origins_of_dropped_inputs_do_not_accumulate() {
+        let name = "n".repeat(MAX_NAME_IN_ORIGIN);
+        let depth = 30;
+        let mut body = String::new();
+        for _ in 0..depth {
+            body.push_str(&format!("{{\"{name}\":"));
+        }
+        body.push('[');
+        for i in 0..8000 {
+            body.push_str(if i == 0 { "{\"k\":1}" } else { ",{\"k\":1}" });
+        }
+        body.push(']');
+        body.push_str(&"}".repeat(depth));
+        let limits = ExtractionSettings::default();
+        let mut c = Collector::new(&limits, body.as_bytes());
+        let text = c.validated(body.as_bytes());
+        assert!(extract(&text, limits.max_depth, &mut c));
+        let inputs = c.into_inputs();
+        assert_eq!(inputs.len(), limits.max_inputs);
+        // Kept origins are about 2 KiB each here; dropped ones must leave nothing behind.
+        let kept_origins = inputs.iter().map(|i| i.origin.len()).sum::<usize>();
+        assert!(
+            inputs.text_len() <= body.len() + kept_origins + 64 * 1024,
+            "arena {} for a body of {} and kept origins of {kept_origins}",
+            inputs.text_len(),
+            body.len(),
+        );
+    }
 }

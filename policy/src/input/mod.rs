@@ -216,6 +216,14 @@ impl Inputs {
         self.text.as_bytes().get(t.range()).unwrap_or_default()
     }
 
+    /// Takes back `t` when it is the text appended last. The caller knows that no input
+    /// uses it.
+    pub(crate) fn discard(&mut self, t: Text) {
+        if t.end as usize == self.text.len() {
+            self.text.truncate(t.start as usize);
+        }
+    }
+
     /// Drops the arena's text from `len` on; the caller guarantees that no input refers to it.
     pub(crate) fn truncate_text(&mut self, len: usize) {
         self.text.truncate(len);
