@@ -248,7 +248,30 @@ impl<'a> Collector<'a> {
         lowercase: bool,
         value: &str,
     ) -> Pushed {
-        let Some(at_limit) = self.admits(value.len()) else {
+        self.push_named_with(prefix, name, lowercase, value.len(), |c| c.place(value))
+    }
+
+    /// [`Collector::push_named`] for a value already in the arena.
+    pub(crate) fn push_named_text(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        lowercase: bool,
+        value: Text,
+    ) -> Pushed {
+        self.push_named_with(prefix, name, lowercase, value.len(), |_| Some(value))
+    }
+
+    /// Builds the origin of [`Collector::push_named`], then places the value (`len` bytes).
+    fn push_named_with(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        lowercase: bool,
+        len: usize,
+        place: impl FnOnce(&mut Self) -> Option<Text>,
+    ) -> Pushed {
+        let Some(at_limit) = self.admits(len) else {
             return Pushed::Dropped;
         };
         let mark = self.inputs.text_len();
@@ -261,7 +284,7 @@ impl<'a> Collector<'a> {
                 w.push_str(name);
             }
         });
-        let value = self.place(value);
+        let value = place(self);
         let (Some(origin), Some(value)) = (origin, value) else {
             self.inputs.truncate_text(mark);
             return Pushed::Dropped;

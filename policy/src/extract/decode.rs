@@ -147,6 +147,13 @@ impl<'a> Validated<'a> {
         self.arena?.within(start, end)
     }
 
+    /// `part`, a slice of this buffer, as a range of the arena, when the buffer lies there.
+    /// The caller knows both ends of `part` to be char boundaries (as [`Self::arena_at`]).
+    pub(crate) fn arena_of(&self, part: &[u8]) -> Option<Text> {
+        let at = offset_in(self.bytes, part)?;
+        self.arena_at(at, at + part.len())
+    }
+
     /// Bytes `start..end` of this buffer as lossy UTF-8, borrowed without another validation
     /// when the buffer is valid and the range ends on char boundaries.
     pub(crate) fn text_at(&self, start: usize, end: usize) -> Cow<'a, str> {
@@ -258,8 +265,8 @@ struct ParamSpan {
     value_percent: bool,
 }
 
-/// Adds the decoded forms of `raw`, a slice of `region`, under `origin`, text already in the
-/// arena (see [`Decoded`]).
+/// Adds the decoded forms of `raw`, a slice of `region` whose ends are next to ASCII bytes
+/// (or the region's ends), under `origin`, text already in the arena (see [`Decoded`]).
 pub(crate) fn push_decoded<'a>(
     c: &mut Collector<'_>,
     origin: Text,
@@ -268,6 +275,12 @@ pub(crate) fn push_decoded<'a>(
     plus_as_space: bool,
 ) {
     if raw.is_empty() {
+        return;
+    }
+    // Nothing to decode: the value is the raw text.
+    let plain = find_any(raw, if plus_as_space { b"%+" } else { b"%" }).is_none();
+    if let Some(text) = region.arena_of(raw).filter(|_| plain) {
+        c.push_text(origin, text);
         return;
     }
     let mut scratch = c.take_scratch();
@@ -594,8 +607,18 @@ fn push_joined(c: &mut Collector, prefix: &str, text: &[u8]) {
 /// removed) and, when it holds escapes, its percent-decoded forms too (most cookie parsers
 /// decode; `+` stays literal in cookies). `header` is a slice of `head`.
 pub(crate) fn push_cookies<'h>(c: &mut Collector, head: &Validated<'h>, header: &'h [u8]) {
-    let mut scratch = c.take_scratch();
-    for pair in header.split(|&b| b == b';') {
+    let mut rest = Some(header);
+    while let Some(list) = rest {
+        let pair = match memchr::memchr(b';', list) {
+            Some(semi) => {
+                rest = list.get(semi + 1..);
+                list.get(..semi).unwrap_or_default()
+            }
+            None => {
+                rest = None;
+                list
+            }
+        };
         let pair = pair.trim_ascii();
         let Some(eq) = memchr::memchr(b'=', pair) else {
             continue;
@@ -606,16 +629,21 @@ pub(crate) fn push_cookies<'h>(c: &mut Collector, head: &Validated<'h>, header: 
             .strip_prefix(b"\"")
             .and_then(|v| v.strip_suffix(b"\""))
             .unwrap_or(value);
-        c.push_named("cookie.", &name, false, &head.text(value));
+        // Delimited by ASCII (`=`, `;`, `"`, spaces): the ends are char boundaries.
+        match head.arena_of(value) {
+            Some(text) => c.push_named_text("cookie.", &name, false, text),
+            None => c.push_named("cookie.", &name, false, &head.text(value)),
+        };
         if has_escape(value) {
+            let mut scratch = c.take_scratch();
             let decoded = scratch.value.decode(value, head, false);
             c.push_named("cookie.", &name, false, &decoded.value);
             if let Some(once) = &decoded.once {
                 c.push_named("cookie.", &name, false, once);
             }
+            c.return_scratch(scratch);
         }
     }
-    c.return_scratch(scratch);
 }
 
 #[cfg(test)]

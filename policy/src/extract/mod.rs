@@ -186,42 +186,80 @@ struct BodyInfo<'h> {
 /// names are all user data.
 const MAX_KNOWN_HEADER: usize = 32;
 
-/// Headers that are protocol machinery, set by clients and proxies rather than carrying
-/// application data (`lower` is the lowercase name; `None` when it is longer than any exact
-/// name below, so only the prefixes apply). Everything else — `User-Agent`, `Referer`,
-/// `Origin`, `X-*`, custom headers — is reported. `Authorization` is left out on purpose:
-/// credentials must not end up in events.
-fn is_machinery_header(name: &str, lower: Option<&[u8]>) -> bool {
-    const PREFIXES: [&[u8]; 3] = [b"accept", b"if-", b"sec-"];
-    let prefixed = PREFIXES.iter().any(|p| {
-        name.as_bytes()
-            .get(..p.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(p))
-    });
-    prefixed
-        || lower.is_some_and(|lower| {
-            matches!(
-                lower,
-                b"host"
-                    | b"connection"
-                    | b"keep-alive"
-                    | b"proxy-connection"
-                    | b"upgrade"
-                    | b"te"
-                    | b"trailer"
-                    | b"cache-control"
-                    | b"pragma"
-                    | b"authorization"
-                    | b"proxy-authorization"
-                    | b"range"
-                    | b"expect"
-                    | b"date"
-                    | b"dnt"
-                    | b"priority"
-                    | b"max-forwards"
-                    | b"upgrade-insecure-requests"
-            )
-        })
+/// What a header is to extraction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HeaderKind {
+    ContentLength,
+    TransferEncoding,
+    ContentEncoding,
+    ContentType,
+    Cookie,
+    /// Protocol machinery, set by clients and proxies rather than carrying application data.
+    Machinery,
+    /// `X-Forwarded-For`: user data, and a list whose elements applications take one by one.
+    ForwardedFor,
+    /// Everything else — `User-Agent`, `Referer`, `Origin`, `X-*`, custom headers.
+    UserData,
+}
+
+/// The kind of the header named `lower` (ASCII-lowercased; `None` when it is longer than any
+/// exact name below, so only the prefixes apply). `Authorization` counts as machinery on
+/// purpose: credentials must not end up in events.
+fn header_kind(name: &str, lower: Option<&[u8]>) -> HeaderKind {
+    let Some(lower) = lower else {
+        let prefixed = [&b"accept"[..], b"if-", b"sec-"].iter().any(|p| {
+            name.as_bytes()
+                .get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        });
+        return if prefixed {
+            HeaderKind::Machinery
+        } else {
+            HeaderKind::UserData
+        };
+    };
+    match lower {
+        b"content-length" => HeaderKind::ContentLength,
+        b"transfer-encoding" => HeaderKind::TransferEncoding,
+        b"content-encoding" => HeaderKind::ContentEncoding,
+        b"content-type" => HeaderKind::ContentType,
+        b"cookie" => HeaderKind::Cookie,
+        b"x-forwarded-for" => HeaderKind::ForwardedFor,
+        b"host"
+        | b"connection"
+        | b"keep-alive"
+        | b"proxy-connection"
+        | b"upgrade"
+        | b"te"
+        | b"trailer"
+        | b"cache-control"
+        | b"pragma"
+        | b"authorization"
+        | b"proxy-authorization"
+        | b"range"
+        | b"expect"
+        | b"date"
+        | b"dnt"
+        | b"priority"
+        | b"max-forwards"
+        | b"upgrade-insecure-requests" => HeaderKind::Machinery,
+        _ if lower.starts_with(b"accept")
+            || lower.starts_with(b"if-")
+            || lower.starts_with(b"sec-") =>
+        {
+            HeaderKind::Machinery
+        }
+        _ => HeaderKind::UserData,
+    }
+}
+
+/// Adds the value of a user-data header (trimmed; a slice of `head`) as `header.<name>`.
+fn push_header<'h>(c: &mut Collector<'_>, head: &Validated<'h>, name: &str, value: &'h [u8]) {
+    // Trimmed and ended by ASCII (spaces, `,`, CR LF): the ends are char boundaries.
+    match head.arena_of(value) {
+        Some(text) => c.push_named_text("header.", name, true, text),
+        None => c.push_named("header.", name, true, &head.text(value)),
+    };
 }
 
 /// Reports header inputs and returns what the headers say about the body.
@@ -241,8 +279,8 @@ fn read_headers<'h>(
             lower.make_ascii_lowercase();
             &*lower
         });
-        match lower.unwrap_or_default() {
-            b"content-length" => {
+        match header_kind(name, lower) {
+            HeaderKind::ContentLength => {
                 if info.content_length.is_none() {
                     let parsed = std::str::from_utf8(value)
                         .ok()
@@ -251,7 +289,7 @@ fn read_headers<'h>(
                     info.content_length = Some(parsed);
                 }
             }
-            b"transfer-encoding" => {
+            HeaderKind::TransferEncoding => {
                 let last = value
                     .rsplit(|&b| b == b',')
                     .next()
@@ -263,21 +301,22 @@ fn read_headers<'h>(
                     info.other_transfer_coding = true;
                 }
             }
-            b"content-encoding" => {
+            HeaderKind::ContentEncoding => {
                 info.content_encoded |=
                     !value.is_empty() && !value.eq_ignore_ascii_case(b"identity");
             }
-            b"content-type" => {
+            HeaderKind::ContentType => {
                 info.content_type.get_or_insert(value);
             }
-            b"cookie" => push_cookies(c, head, value),
-            _ if is_machinery_header(name, lower) => {}
-            known => {
-                c.push_named("header.", name, true, &head.text(value));
-                if known == b"x-forwarded-for" && value.contains(&b',') {
+            HeaderKind::Cookie => push_cookies(c, head, value),
+            HeaderKind::Machinery => {}
+            HeaderKind::UserData => push_header(c, head, name, value),
+            HeaderKind::ForwardedFor => {
+                push_header(c, head, name, value);
+                if memchr::memchr(b',', value).is_some() {
                     // Applications take one element of the list (usually the first).
                     for part in value.split(|&b| b == b',') {
-                        c.push_named("header.", name, true, &head.text(part.trim_ascii()));
+                        push_header(c, head, name, part.trim_ascii());
                     }
                 }
             }
@@ -336,7 +375,11 @@ fn extract_request<'a>(
     };
     push_path(c, path);
     if let Some(query) = query {
-        c.push("query", &c.text(query));
+        let raw = c.validated(query);
+        match raw.arena_at(0, query.len()) {
+            Some(text) => c.push_origin("query", text),
+            None => c.push("query", &raw.text(query)),
+        };
         push_urlencoded(c, Carrier::Query, query);
     }
 
@@ -528,6 +571,9 @@ fn push_body(
         return;
     }
     if memchr::memchr(0, body).is_none() {
-        c.push("body", &text.text(body));
+        match text.arena_at(0, body.len()) {
+            Some(whole) => c.push_origin("body", whole),
+            None => c.push("body", &text.text(body)),
+        };
     }
 }
