@@ -356,24 +356,60 @@ pub(crate) fn find_any(bytes: &[u8], needles: &[u8]) -> Option<usize> {
         .map(|at| skipped + at)
 }
 
+/// A write position in a buffer sized in advance. A write costs a bounds check instead of a
+/// `Vec` capacity check and length update, which were most of the cost of decoding a form.
+/// Writes that do not fit are dropped: callers size the buffer so that none are.
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl Cursor<'_> {
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    /// Writes the first `keep` bytes of `word` (all eight when there is room: cheaper than a
+    /// variable-length copy, and the rest is overwritten next).
+    fn word(&mut self, word: &[u8; 8], keep: usize) {
+        match self.buf.get_mut(self.len..self.len + 8) {
+            Some(dst) => {
+                dst.copy_from_slice(word);
+                self.len += keep;
+            }
+            None => self.extend(word.get(..keep).unwrap_or_default()),
+        }
+    }
+}
+
 /// Copies the bytes of `text` before its first `&`, `=`, `%` or `+` to `out`; returns how
 /// many there were.
 ///
 /// Eight bytes at a time: each word is tested for the four bytes at once ([`word_flags`]) and
-/// appended whole, then cut back to the run. Form text has a special byte every few bytes, so
-/// this saves both a per-byte loop and a `memcpy` call per run.
-fn copy_run(text: &[u8], out: &mut Vec<u8>) -> usize {
+/// written whole, keeping only the run. Form text has a special byte every few bytes, so this
+/// saves both a per-byte loop and a `memcpy` call per run.
+fn copy_run(text: &[u8], out: &mut Cursor<'_>) -> usize {
     const SPECIAL: &[u8] = b"&=%+";
     let mut copied = 0;
     let mut rest = text;
     while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
         let found = word_flags(u64::from_le_bytes(*chunk), SPECIAL);
-        out.extend_from_slice(chunk);
         if found != 0 {
             let run = (found.trailing_zeros() / 8) as usize;
-            out.truncate(out.len() - 8 + run);
+            out.word(chunk, run);
             return copied + run;
         }
+        out.word(chunk, 8);
         copied += 8;
         rest = tail;
     }
@@ -381,7 +417,7 @@ fn copy_run(text: &[u8], out: &mut Vec<u8>) -> usize {
         .iter()
         .position(|b| SPECIAL.contains(b))
         .unwrap_or(rest.len());
-    out.extend_from_slice(rest.get(..run).unwrap_or_default());
+    out.extend(rest.get(..run).unwrap_or_default());
     copied + run
 }
 
@@ -390,88 +426,92 @@ fn copy_run(text: &[u8], out: &mut Vec<u8>) -> usize {
 /// Runs of literal bytes are copied by [`copy_run`]; only `&`, `=`, `%` and `+` are looked at
 /// one by one.
 fn decode_list(text: &[u8], prefix: &[u8], list: &mut Vec<u8>, params: &mut Vec<ParamSpan>) {
-    list.clear();
     params.clear();
-    // Sized once: each pair adds its prefix and at most one `&` to its own bytes.
+    // Sized once: no byte decodes to more than one, and each pair adds its prefix and at most
+    // two `&`; eight more for the whole-word writes of `copy_run`.
     let pairs = memchr::memchr_iter(b'&', text).count() + 1;
-    list.reserve(text.len() + pairs * (prefix.len() + 1));
+    list.clear();
+    list.resize(text.len() + pairs * (prefix.len() + 2) + 8, 0);
     params.reserve(pairs);
-    let begin = |list: &mut Vec<u8>| {
-        let origin = list.len();
-        list.extend_from_slice(prefix);
+    let mut out = Cursor { buf: list, len: 0 };
+    let begin = |out: &mut Cursor<'_>| {
+        let origin = out.len;
+        out.extend(prefix);
         origin
     };
-    let mut origin = begin(list);
+    let mut origin = begin(&mut out);
     let mut pair_start = 0;
     let mut name_end = None;
     let mut name_percent = false;
     let mut percent = false;
     let mut i = 0;
     loop {
-        i += copy_run(text.get(i..).unwrap_or_default(), list);
+        i += copy_run(text.get(i..).unwrap_or_default(), &mut out);
         match text.get(i) {
             None | Some(b'&') => {
                 if i > pair_start {
                     let (name_end, name_percent, value_percent) = match name_end {
                         Some(end) => (end, name_percent, percent),
                         None => {
-                            let end = list.len();
-                            list.push(b'&');
+                            let end = out.len;
+                            out.push(b'&');
                             (end, percent, false)
                         }
                     };
                     params.push(ParamSpan {
                         origin,
                         name: (origin + prefix.len(), name_end),
-                        value: (name_end + 1, list.len()),
+                        value: (name_end + 1, out.len),
                         name_percent,
                         value_percent,
                     });
-                    list.push(b'&');
+                    out.push(b'&');
                 } else {
                     // An empty pair: take its prefix back.
-                    list.truncate(origin);
+                    out.len = origin;
                 }
                 if i >= text.len() {
-                    return;
+                    break;
                 }
                 i += 1;
                 pair_start = i;
                 name_end = None;
                 percent = false;
-                origin = begin(list);
+                origin = begin(&mut out);
             }
             Some(b'=') if name_end.is_none() => {
-                name_end = Some(list.len());
+                name_end = Some(out.len);
                 name_percent = percent;
                 percent = false;
-                list.push(b'&');
+                out.push(b'&');
                 i += 1;
             }
             Some(b'+') => {
-                list.push(b' ');
+                out.push(b' ');
                 i += 1;
             }
             Some(b'%') => match escape_at(text, i) {
                 Some(v) => {
                     percent |= v == b'%';
-                    list.push(v);
+                    out.push(v);
                     i += 3;
                 }
                 // Not an escape: the `%` stays literal.
                 None => {
                     percent = true;
-                    list.push(b'%');
+                    out.push(b'%');
                     i += 1;
                 }
             },
             // A second `=` belongs to the value.
             Some(&b) => {
-                list.push(b);
+                out.push(b);
                 i += 1;
             }
         }
     }
+    let len = out.len;
+    list.truncate(len);
 }
 
 /// The second round of decoding, when the once-decoded `once` still holds a valid escape.
@@ -707,9 +747,18 @@ mod tests {
             (b"0123456789abcdef=x", 16),
             (b"\xff\xfe\x80=", 3),
         ] {
-            let mut out = b"xy".to_vec();
-            assert_eq!(copy_run(text, &mut out), run, "{text:?}");
-            assert_eq!(out, [&b"xy"[..], &text[..run]].concat());
+            // With room for whole-word writes, and with exactly enough.
+            for size in [2 + text.len() + 8, 2 + run] {
+                let mut buf = vec![b'.'; size];
+                let mut out = Cursor {
+                    buf: &mut buf,
+                    len: 0,
+                };
+                out.extend(b"xy");
+                assert_eq!(copy_run(text, &mut out), run, "{text:?}");
+                let len = out.len;
+                assert_eq!(buf[..len], [&b"xy"[..], &text[..run]].concat());
+            }
         }
     }
 
