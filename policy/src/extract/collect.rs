@@ -212,7 +212,7 @@ impl<'a> Collector<'a> {
             return self.replace_shortest(origin, value, hash, mark);
         }
         let idx = self.inputs.push_span(origin, value);
-        self.seen.record(idx, hash);
+        self.seen.push(hash);
         self.total_bytes += value.len();
         if let Some(heap) = &mut self.shortest {
             heap.push(Reverse((value.len(), idx)));
@@ -453,6 +453,15 @@ impl Seen {
             .filter(|&(_, &h)| h == hash)
             .map(|(i, _)| i)
             .find(|&i| same(i))
+    }
+
+    /// Records `hash` as the next input's.
+    fn push(&mut self, hash: u64) {
+        let (word, bit) = Self::bit(hash);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= bit;
+        }
+        self.hashes.push(hash);
     }
 
     /// Records `hash` as input `idx`'s (inputs are recorded in order, or replace one).
