@@ -204,7 +204,7 @@ impl<'a> Collector<'a> {
         let hash = pair_hash(self.seed, o, v);
         let inputs = &self.inputs;
         let same = |kept: usize| inputs.bytes(kept) == Some((o, v));
-        if self.seen.find(hash, same).is_some() {
+        if self.seen.contains(hash, same) {
             self.inputs.truncate_text(mark);
             return Pushed::Duplicate;
         }
@@ -316,7 +316,7 @@ impl<'a> Collector<'a> {
         self.inputs.set_span(idx, origin, value);
         self.total_bytes = self.total_bytes - old_len + len;
         heap.push(Reverse((len, idx)));
-        self.seen.record(idx, hash);
+        self.seen.replace(idx, hash);
         Pushed::Added
     }
 
@@ -434,45 +434,41 @@ impl Seen {
         (b / 64, 1 << (b % 64))
     }
 
-    /// An input hashed `hash` for which `same` holds.
-    fn find(&self, hash: u64, same: impl Fn(usize) -> bool) -> Option<usize> {
+    /// Whether a recorded input hashed `hash` is one for which `same` holds.
+    fn contains(&self, hash: u64, same: impl Fn(usize) -> bool) -> bool {
         let (word, bit) = Self::bit(hash);
-        if self.bits.get(word).is_none_or(|w| w & bit == 0) {
-            return None;
-        }
-        self.scan(hash, &same)
+        self.bits.get(word).is_some_and(|w| w & bit != 0) && self.scan(hash, &same)
     }
 
-    /// The slow path of [`Seen::find`]: the bitmap says `hash` may have been seen.
+    /// The slow path of [`Seen::contains`]: the bitmap says `hash` may have been seen.
     #[cold]
     #[inline(never)]
-    fn scan(&self, hash: u64, same: &dyn Fn(usize) -> bool) -> Option<usize> {
+    fn scan(&self, hash: u64, same: &dyn Fn(usize) -> bool) -> bool {
         self.hashes
             .iter()
             .enumerate()
-            .filter(|&(_, &h)| h == hash)
-            .map(|(i, _)| i)
-            .find(|&i| same(i))
+            .any(|(i, &h)| h == hash && same(i))
+    }
+
+    /// Sets the bitmap bit of `hash`.
+    fn mark(&mut self, hash: u64) {
+        let (word, bit) = Self::bit(hash);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= bit;
+        }
     }
 
     /// Records `hash` as the next input's.
     fn push(&mut self, hash: u64) {
-        let (word, bit) = Self::bit(hash);
-        if let Some(w) = self.bits.get_mut(word) {
-            *w |= bit;
-        }
+        self.mark(hash);
         self.hashes.push(hash);
     }
 
-    /// Records `hash` as input `idx`'s (inputs are recorded in order, or replace one).
-    fn record(&mut self, idx: usize, hash: u64) {
-        let (word, bit) = Self::bit(hash);
-        if let Some(w) = self.bits.get_mut(word) {
-            *w |= bit;
-        }
-        match self.hashes.get_mut(idx) {
-            Some(h) => *h = hash,
-            None => self.hashes.push(hash),
+    /// Records `hash` as that of input `idx`, which replaces the one recorded there.
+    fn replace(&mut self, idx: usize, hash: u64) {
+        self.mark(hash);
+        if let Some(h) = self.hashes.get_mut(idx) {
+            *h = hash;
         }
     }
 }

@@ -265,26 +265,26 @@ struct ParamSpan {
     value_percent: bool,
 }
 
-/// Adds the decoded forms of `raw`, a slice of `region` whose ends are next to ASCII bytes
-/// (or the region's ends), under `origin`, text already in the arena (see [`Decoded`]).
+/// Adds the percent-decoded forms of `raw` (`+` stays literal, as in paths), a slice of
+/// `region` whose ends are next to ASCII bytes (or the region's ends), under `origin`, text
+/// already in the arena (see [`Decoded`]).
 pub(crate) fn push_decoded<'a>(
     c: &mut Collector<'_>,
     origin: Text,
     raw: &'a [u8],
     region: &Validated<'a>,
-    plus_as_space: bool,
 ) {
     if raw.is_empty() {
         return;
     }
-    // Nothing to decode: the value is the raw text.
-    let plain = find_any(raw, if plus_as_space { b"%+" } else { b"%" }).is_none();
+    // Nothing to decode (the usual case): the raw text, without the scratch buffers.
+    let plain = next_special(raw, false).is_none();
     if let Some(text) = region.arena_of(raw).filter(|_| plain) {
         c.push_text(origin, text);
         return;
     }
     let mut scratch = c.take_scratch();
-    let d = scratch.value.decode(raw, region, plus_as_space);
+    let d = scratch.value.decode(raw, region, false);
     c.push_value(origin, &d.value);
     if let Some(once) = &d.once {
         c.push_value(origin, once);

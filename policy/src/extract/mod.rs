@@ -202,17 +202,12 @@ enum HeaderKind {
     UserData,
 }
 
-/// The kind of the header named `lower` (ASCII-lowercased; `None` when it is longer than any
-/// exact name below, so only the prefixes apply). `Authorization` counts as machinery on
-/// purpose: credentials must not end up in events.
+/// The kind of header `name`, `lower` being its ASCII-lowercased form (`None` when it is
+/// longer than any exact name below, so only the prefixes apply). `Authorization` counts as
+/// machinery on purpose: credentials must not end up in events.
 fn header_kind(name: &str, lower: Option<&[u8]>) -> HeaderKind {
     let Some(lower) = lower else {
-        let prefixed = [&b"accept"[..], b"if-", b"sec-"].iter().any(|p| {
-            name.as_bytes()
-                .get(..p.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(p))
-        });
-        return if prefixed {
+        return if has_machinery_prefix(name.as_bytes()) {
             HeaderKind::Machinery
         } else {
             HeaderKind::UserData
@@ -243,14 +238,17 @@ fn header_kind(name: &str, lower: Option<&[u8]>) -> HeaderKind {
         | b"priority"
         | b"max-forwards"
         | b"upgrade-insecure-requests" => HeaderKind::Machinery,
-        _ if lower.starts_with(b"accept")
-            || lower.starts_with(b"if-")
-            || lower.starts_with(b"sec-") =>
-        {
-            HeaderKind::Machinery
-        }
+        _ if has_machinery_prefix(lower) => HeaderKind::Machinery,
         _ => HeaderKind::UserData,
     }
+}
+
+/// `Accept*`, `If-*` and `Sec-*` headers (any case) are protocol machinery.
+fn has_machinery_prefix(name: &[u8]) -> bool {
+    [&b"accept"[..], b"if-", b"sec-"].iter().any(|p| {
+        name.get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    })
 }
 
 /// Adds the value of a user-data header (trimmed; a slice of `head`) as `header.<name>`.
@@ -310,10 +308,9 @@ fn read_headers<'h>(
             }
             HeaderKind::Cookie => push_cookies(c, head, value),
             HeaderKind::Machinery => {}
-            HeaderKind::UserData => push_header(c, head, name, value),
-            HeaderKind::ForwardedFor => {
+            kind @ (HeaderKind::UserData | HeaderKind::ForwardedFor) => {
                 push_header(c, head, name, value);
-                if memchr::memchr(b',', value).is_some() {
+                if kind == HeaderKind::ForwardedFor && memchr::memchr(b',', value).is_some() {
                     // Applications take one element of the list (usually the first).
                     for part in value.split(|&b| b == b',') {
                         push_header(c, head, name, part.trim_ascii());
@@ -489,12 +486,12 @@ fn push_path<'a>(c: &mut Collector<'a>, path: &'a [u8]) {
             w.push_str("]");
         });
         if let Some(origin) = origin {
-            push_decoded(c, origin, segment, &region, false);
+            push_decoded(c, origin, segment, &region);
         }
     }
     if path.len() > 1 {
         if let Some(origin) = c.append("path") {
-            push_decoded(c, origin, path, &region, false);
+            push_decoded(c, origin, path, &region);
         }
     }
 }
