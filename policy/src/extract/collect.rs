@@ -94,46 +94,43 @@ impl<'a> Collector<'a> {
 
     /// Adds one input unless it is empty, a duplicate, or over the limits.
     pub(crate) fn push(&mut self, origin: &str, value: &str) -> Pushed {
-        let Some(at_limit) = self.admits(value.len()) else {
-            return Pushed::Dropped;
-        };
-        let mark = self.inputs.text_len();
-        let (Some(origin), Some(value)) = (self.place(origin), self.place(value)) else {
-            self.inputs.truncate_text(mark);
-            return Pushed::Dropped;
-        };
-        self.add(origin, value, mark, at_limit)
+        self.push_with(value.len(), |c| Some((c.place(origin)?, c.place(value)?)))
     }
 
     /// Adds `value` under an origin already in the arena (see [`Collector::append`]).
     pub(crate) fn push_value(&mut self, origin: Text, value: &str) -> Pushed {
-        let Some(at_limit) = self.admits(value.len()) else {
-            return Pushed::Dropped;
-        };
-        let mark = self.inputs.text_len();
-        match self.place(value) {
-            Some(value) => self.add(origin, value, mark, at_limit),
-            None => Pushed::Dropped,
-        }
+        self.push_with(value.len(), |c| Some((origin, c.place(value)?)))
     }
 
     /// Adds `value`, text already in the arena, under `origin`, which is appended to it.
     pub(crate) fn push_origin(&mut self, origin: &str, value: Text) -> Pushed {
-        let Some(at_limit) = self.admits(value.len()) else {
-            return Pushed::Dropped;
-        };
-        let mark = self.inputs.text_len();
-        match self.inputs.append(origin) {
-            Some(origin) => self.add(origin, value, mark, at_limit),
-            None => Pushed::Dropped,
-        }
+        self.push_with(value.len(), |c| Some((c.inputs.append(origin)?, value)))
     }
 
     /// Adds an input made of text already in the arena (see [`Collector::append`]).
     pub(crate) fn push_text(&mut self, origin: Text, value: Text) -> Pushed {
-        match self.admits(value.len()) {
-            Some(at_limit) => self.add(origin, value, self.inputs.text_len(), at_limit),
-            None => Pushed::Dropped,
+        self.push_with(value.len(), |_| Some((origin, value)))
+    }
+
+    /// Adds the input whose origin and value (of `len` bytes) `place` puts in the arena,
+    /// unless it is empty, over a limit or a duplicate; text `place` appended leaves with a
+    /// dropped input.
+    #[inline(always)]
+    fn push_with(
+        &mut self,
+        len: usize,
+        place: impl FnOnce(&mut Self) -> Option<(Text, Text)>,
+    ) -> Pushed {
+        let Some(at_limit) = self.admits(len) else {
+            return Pushed::Dropped;
+        };
+        let mark = self.inputs.text_len();
+        match place(self) {
+            Some((origin, value)) => self.add(origin, value, mark, at_limit),
+            None => {
+                self.inputs.truncate_text(mark);
+                Pushed::Dropped
+            }
         }
     }
 
@@ -271,25 +268,18 @@ impl<'a> Collector<'a> {
         len: usize,
         place: impl FnOnce(&mut Self) -> Option<Text>,
     ) -> Pushed {
-        let Some(at_limit) = self.admits(len) else {
-            return Pushed::Dropped;
-        };
-        let mark = self.inputs.text_len();
         let name = truncate_str(name, MAX_NAME_IN_ORIGIN);
-        let origin = self.inputs.append_with(|w| {
-            w.push_str(prefix);
-            if lowercase {
-                w.push_lowercase(name);
-            } else {
-                w.push_str(name);
-            }
-        });
-        let value = place(self);
-        let (Some(origin), Some(value)) = (origin, value) else {
-            self.inputs.truncate_text(mark);
-            return Pushed::Dropped;
-        };
-        self.add(origin, value, mark, at_limit)
+        self.push_with(len, |c| {
+            let origin = c.inputs.append_with(|w| {
+                w.push_str(prefix);
+                if lowercase {
+                    w.push_lowercase(name);
+                } else {
+                    w.push_str(name);
+                }
+            })?;
+            Some((origin, place(c)?))
+        })
     }
 
     /// The count limit is reached and `(origin, value)` is new: it replaces the shortest kept
