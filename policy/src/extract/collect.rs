@@ -103,7 +103,7 @@ impl<'a> Collector<'a> {
     }
 
     /// Adds `value`, text already in the arena, under `origin`, which is appended to it.
-    pub(crate) fn push_origin(&mut self, origin: &str, value: Text) -> Pushed {
+    fn push_origin(&mut self, origin: &str, value: Text) -> Pushed {
         self.push_with(value.len(), |c| Some((c.inputs.append(origin)?, value)))
     }
 
@@ -248,8 +248,40 @@ impl<'a> Collector<'a> {
         self.push_named_with(prefix, name, lowercase, value.len(), |c| c.place(value))
     }
 
+    /// Adds bytes `start..end` of `region` under `origin`: as a range of the arena when the
+    /// region lies there (the caller knows both ends to be char boundaries: next to an ASCII
+    /// delimiter, or the region's ends), else as lossy text.
+    pub(crate) fn push_region(
+        &mut self,
+        origin: &str,
+        region: &Validated<'_>,
+        start: usize,
+        end: usize,
+    ) -> Pushed {
+        match region.arena_at(start, end) {
+            Some(value) => self.push_origin(origin, value),
+            None => self.push(origin, &region.text_at(start, end)),
+        }
+    }
+
+    /// [`Collector::push_named`] for `part`, a slice of `region` (as in
+    /// [`Collector::push_region`]).
+    pub(crate) fn push_named_region<'r>(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        lowercase: bool,
+        region: &Validated<'r>,
+        part: &'r [u8],
+    ) -> Pushed {
+        match region.arena_of(part) {
+            Some(value) => self.push_named_text(prefix, name, lowercase, value),
+            None => self.push_named(prefix, name, lowercase, &region.text(part)),
+        }
+    }
+
     /// [`Collector::push_named`] for a value already in the arena.
-    pub(crate) fn push_named_text(
+    fn push_named_text(
         &mut self,
         prefix: &str,
         name: &str,

@@ -670,10 +670,7 @@ pub(crate) fn push_cookies<'h>(c: &mut Collector, head: &Validated<'h>, header: 
             .and_then(|v| v.strip_suffix(b"\""))
             .unwrap_or(value);
         // Delimited by ASCII (`=`, `;`, `"`, spaces): the ends are char boundaries.
-        match head.arena_of(value) {
-            Some(text) => c.push_named_text("cookie.", &name, false, text),
-            None => c.push_named("cookie.", &name, false, &head.text(value)),
-        };
+        c.push_named_region("cookie.", &name, false, head, value);
         if has_escape(value) {
             let mut scratch = c.take_scratch();
             let decoded = scratch.value.decode(value, head, false);

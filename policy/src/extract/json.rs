@@ -19,8 +19,6 @@
 //!
 //! Several top-level values in a row (JSON lines) are all scanned.
 
-use std::borrow::Cow;
-
 use super::collect::{Collector, Pushed};
 use super::decode::{MAX_NAME_IN_ORIGIN, Validated, find_any, lossy, truncate_str};
 use crate::input::Text;
@@ -299,23 +297,6 @@ const TYPICAL_PATH: usize = 128;
 /// Nesting an ordinary document stays within.
 const TYPICAL_DEPTH: usize = 16;
 
-/// The text of a string read by [`Scanner::string`].
-fn str_text<'t>(at: StrText, body: &Validated<'t>, decoded: &'t [u8]) -> Cow<'t, str> {
-    match at {
-        StrText::Body(start, end) => body.text_at(start, end),
-        StrText::Decoded => lossy(decoded),
-    }
-}
-
-/// The arena range of a string's text, when it lies in the body and the body in the arena.
-fn arena_text(at: &StrText, body: &Validated<'_>) -> Option<Text> {
-    match *at {
-        // Next to a quote or at the end of the body: char boundaries.
-        StrText::Body(start, end) => body.arena_at(start, end),
-        StrText::Decoded => None,
-    }
-}
-
 /// Scans `body` and adds its values and keys to `c`. Returns false when not a single value
 /// could be read (the body is not JSON after all).
 pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Collector<'_>) -> bool {
@@ -357,9 +338,10 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                 }
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
-                    match arena_text(&at, body_text) {
-                        Some(value) => c.push_origin(&p.path, value),
-                        None => c.push(&p.path, &str_text(at, body_text, &decoded)),
+                    match at {
+                        // Next to a quote or at the end of the body: char boundaries.
+                        StrText::Body(start, end) => c.push_region(&p.path, body_text, start, end),
+                        StrText::Decoded => c.push(&p.path, &lossy(&decoded)),
                     };
                     read_any = true;
                     if !complete {
@@ -379,10 +361,8 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                     };
                     read_any = true;
                     if body.get(lit.0..lit.1) != Some(b"null") {
-                        match body_text.arena_at(lit.0, lit.1) {
-                            Some(value) => c.push_origin(&p.path, value),
-                            None => c.push(&p.path, &body_text.text_at(lit.0, lit.1)),
-                        };
+                        // ASCII: char boundaries.
+                        c.push_region(&p.path, body_text, lit.0, lit.1);
                     }
                     expect = Expect::CommaOrEnd;
                 }
@@ -391,9 +371,12 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
                 b'"' => {
                     let (at, complete) = s.string(&mut decoded);
                     // A decoded key goes to the arena first, and leaves it if it is not kept.
-                    let (key, appended) = match arena_text(&at, body_text) {
-                        Some(key) => (Some(key), false),
-                        None => (c.append(&str_text(at, body_text, &decoded)), true),
+                    let (key, appended) = match at {
+                        StrText::Body(start, end) => match body_text.arena_at(start, end) {
+                            Some(key) => (Some(key), false),
+                            None => (c.append(&body_text.text_at(start, end)), true),
+                        },
+                        StrText::Decoded => (c.append(&lossy(&decoded)), true),
                     };
                     if let Some(key) = key {
                         let pushed = p.push_key(c, key);

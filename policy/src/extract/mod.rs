@@ -251,15 +251,6 @@ fn has_machinery_prefix(name: &[u8]) -> bool {
     })
 }
 
-/// Adds the value of a user-data header (trimmed; a slice of `head`) as `header.<name>`.
-fn push_header<'h>(c: &mut Collector<'_>, head: &Validated<'h>, name: &str, value: &'h [u8]) {
-    // Trimmed and ended by ASCII (spaces, `,`, CR LF): the ends are char boundaries.
-    match head.arena_of(value) {
-        Some(text) => c.push_named_text("header.", name, true, text),
-        None => c.push_named("header.", name, true, &head.text(value)),
-    };
-}
-
 /// Reports header inputs and returns what the headers say about the body.
 fn read_headers<'h>(
     headers: &[httparse::Header<'h>],
@@ -308,12 +299,13 @@ fn read_headers<'h>(
             }
             HeaderKind::Cookie => push_cookies(c, head, value),
             HeaderKind::Machinery => {}
+            // Values are trimmed and ended by ASCII (spaces, `,`, CR LF): char boundaries.
             kind @ (HeaderKind::UserData | HeaderKind::ForwardedFor) => {
-                push_header(c, head, name, value);
+                c.push_named_region("header.", name, true, head, value);
                 if kind == HeaderKind::ForwardedFor && memchr::memchr(b',', value).is_some() {
                     // Applications take one element of the list (usually the first).
                     for part in value.split(|&b| b == b',') {
-                        push_header(c, head, name, part.trim_ascii());
+                        c.push_named_region("header.", name, true, head, part.trim_ascii());
                     }
                 }
             }
@@ -373,11 +365,8 @@ fn extract_request<'a>(
     };
     push_path(c, path);
     if let Some(query) = query {
-        let raw = c.validated(query);
-        match raw.arena_at(0, query.len()) {
-            Some(text) => c.push_origin("query", text),
-            None => c.push("query", &raw.text(query)),
-        };
+        let whole = c.validated(query);
+        c.push_region("query", &whole, 0, query.len());
         push_urlencoded(c, Carrier::Query, query);
     }
 
@@ -569,9 +558,6 @@ fn push_body(
         return;
     }
     if memchr::memchr(0, body).is_none() {
-        match text.arena_at(0, body.len()) {
-            Some(whole) => c.push_origin("body", whole),
-            None => c.push("body", &text.text(body)),
-        };
+        c.push_region("body", text, 0, body.len());
     }
 }
