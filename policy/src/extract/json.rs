@@ -20,7 +20,7 @@
 //! Several top-level values in a row (JSON lines) are all scanned.
 
 use super::collect::{Collector, Pushed};
-use super::decode::{MAX_NAME_IN_ORIGIN, Validated, find_any, lossy, truncate_str};
+use super::decode::{MAX_NAME_IN_ORIGIN, Validated, lossy, truncate_str};
 use crate::input::Text;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,15 @@ enum StrText {
 struct Scanner<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Offset of the block of [`BLOCK`] bytes that `specials` describes (`usize::MAX` before
+    /// the first).
+    block: usize,
+    /// Bit `i` is set when byte `block + i` is a quote or a backslash.
+    specials: u64,
 }
+
+/// Bytes whose quotes and backslashes are found in one go: a bit per byte in a `u64`.
+const BLOCK: usize = 64;
 
 impl Scanner<'_> {
     /// Consumes `b` when it is the next byte.
@@ -82,36 +90,62 @@ impl Scanner<'_> {
     /// body when it has no escape, else decoded into `out` as raw UTF-8 bytes), and false
     /// when the buffer ends first.
     fn string(&mut self, out: &mut Vec<u8>) -> (StrText, bool) {
-        self.pos += 1;
-        let start = self.pos;
-        let rest = self.bytes.get(start..).unwrap_or(b"");
-        match find_any(rest, b"\"\\") {
-            Some(stop) if rest.get(stop) == Some(&b'"') => {
-                self.pos += stop + 1;
-                return (StrText::Body(start, start + stop), true);
+        let start = self.pos + 1;
+        match self.next_quote_or_backslash(start) {
+            Some(stop) if self.bytes.get(stop) == Some(&b'"') => {
+                self.pos = stop + 1;
+                (StrText::Body(start, stop), true)
             }
             None => {
                 self.pos = self.bytes.len();
-                return (StrText::Body(start, self.bytes.len()), false);
+                (StrText::Body(start, self.bytes.len()), false)
             }
-            Some(_) => {}
+            Some(_) => {
+                self.pos = start;
+                out.clear();
+                let complete = self.escaped_string(out);
+                (StrText::Decoded, complete)
+            }
         }
-        out.clear();
-        let complete = self.escaped_string(out);
-        (StrText::Decoded, complete)
     }
 
-    /// The slow path of [`Scanner::string`]: decodes escapes into `out`.
+    /// Offset of the first quote or backslash at or after `from`.
+    ///
+    /// Why by blocks: a body holds dozens of short strings, and searching each one for its
+    /// end cost a call and a partly used 8-byte step per string. Marking the quotes and
+    /// backslashes of a whole block at once ([`special_bits`]) leaves one bit search per
+    /// string; the block is computed once and serves every string that lies in it.
+    fn next_quote_or_backslash(&mut self, from: usize) -> Option<usize> {
+        let mut at = from;
+        loop {
+            let block = at & !(BLOCK - 1);
+            if block != self.block {
+                self.specials = special_bits(self.bytes.get(block..)?);
+                self.block = block;
+            }
+            // `at - block < BLOCK`: the shift is in range.
+            let bits = self.specials >> (at - block);
+            if bits != 0 {
+                return Some(at + bits.trailing_zeros() as usize);
+            }
+            at = block + BLOCK;
+        }
+    }
+
+    /// The slow path of [`Scanner::string`]: decodes escapes into `out`. Out of line, so
+    /// that the common string without escapes costs no register saves.
+    #[cold]
+    #[inline(never)]
     fn escaped_string(&mut self, out: &mut Vec<u8>) -> bool {
         loop {
             let rest = self.bytes.get(self.pos..).unwrap_or(b"");
-            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+            let Some(stop) = self.next_quote_or_backslash(self.pos) else {
                 out.extend_from_slice(rest);
                 self.pos = self.bytes.len();
                 return false;
             };
-            out.extend_from_slice(rest.get(..stop).unwrap_or(b""));
-            self.pos += stop;
+            out.extend_from_slice(rest.get(..stop - self.pos).unwrap_or(b""));
+            self.pos = stop;
             if self.bytes.get(self.pos) == Some(&b'"') {
                 self.pos += 1;
                 return true;
@@ -196,6 +230,49 @@ impl Scanner<'_> {
         self.pos = end;
         Some((start, end))
     }
+}
+
+/// The quotes and backslashes among the first [`BLOCK`] bytes of `rest`, bit `i` for byte
+/// `i`: eight bytes per step, as flags that [`flags_to_bits`] packs. Out of line, so that
+/// the string search that calls it once per block stays small.
+#[inline(never)]
+fn special_bits(rest: &[u8]) -> u64 {
+    let words_bits = |words: std::slice::ChunksExact<'_, u8>| {
+        words.enumerate().fold(0, |bits, (i, w)| {
+            let w = u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
+            bits | flags_to_bits(quote_or_backslash(w)) << (8 * i)
+        })
+    };
+    if let Some(block) = rest.first_chunk::<BLOCK>() {
+        // A whole block: a fixed number of words, unrolled.
+        return words_bits(block.chunks_exact(8));
+    }
+    let words = rest.chunks_exact(8);
+    let (whole, tail) = (rest.len() - words.remainder().len(), words.remainder());
+    tail.iter()
+        .enumerate()
+        .fold(words_bits(words), |bits, (i, b)| {
+            bits | u64::from(matches!(b, b'"' | b'\\')) << (whole + i)
+        })
+}
+
+/// Bit 7 of each byte of the little-endian word `w` that is a quote or a backslash. Unlike
+/// [`super::decode::word_flags`], every flag is exact (the test adds within each byte and
+/// never borrows across bytes), as a mask of all the matches needs.
+fn quote_or_backslash(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bit 7 of a byte is clear exactly when the byte is zero.
+    let nonzero = |x: u64| ((x & LOW7) + LOW7) | x;
+    let quotes = w ^ (ONES * u64::from(b'"'));
+    let backslashes = w ^ (ONES * u64::from(b'\\'));
+    !(nonzero(quotes) & nonzero(backslashes)) & !LOW7
+}
+
+/// Packs the bit-7 flags of a word's eight bytes into its low eight bits, byte `i` to bit
+/// `i`: a multiply that moves each flag to bit `56 + i` without carries.
+fn flags_to_bits(flags: u64) -> u64 {
+    (flags >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// Origin paths and the container stack of one scan.
@@ -304,6 +381,8 @@ pub(crate) fn extract(body_text: &Validated<'_>, max_depth: usize, c: &mut Colle
     let mut s = Scanner {
         bytes: body,
         pos: 0,
+        block: usize::MAX,
+        specials: 0,
     };
     // Sized for ordinary documents up front: growing them from empty cost a handful of
     // reallocations per request.
@@ -478,5 +557,28 @@ mod tests {
             inputs.text_len(),
             body.len(),
         );
+    }
+
+    proptest::proptest! {
+        /// Every quote and backslash is found, from any start, in bodies of a few blocks
+        /// whose bytes are mostly the ones the packed flags could confuse with them.
+        #[test]
+        fn block_search_finds_every_quote_and_backslash(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"\"\\#]!\x00\x7f\xa2\xdc a".to_vec()),
+                0..200,
+            ),
+            starts in proptest::collection::vec(0..220usize, 1..8),
+        ) {
+            let mut s = Scanner { bytes: &bytes, pos: 0, block: usize::MAX, specials: 0 };
+            for from in starts {
+                let want = bytes
+                    .iter()
+                    .skip(from)
+                    .position(|b| matches!(b, b'"' | b'\\'))
+                    .map(|at| from + at);
+                proptest::prop_assert_eq!(s.next_quote_or_backslash(from), want);
+            }
+        }
     }
 }
