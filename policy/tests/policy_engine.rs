@@ -1,4 +1,5 @@
-//! The engine under a policy: allow entries field by field, static rules, actions, responses.
+//! The engine under a policy: allow entries field by field, static rules, actions, responses,
+//! and raw correlation for traffic that is not HTTP.
 
 use policy::engine::RequestContext;
 use policy::{Action, Decision, DetectorKind, Engine, Policy, Response, Sink, SqlDialect};
@@ -373,4 +374,59 @@ fn sql_findings_exempted_for_one_form_field_of_one_page() {
     // The same input on another page is still blocked.
     let other = e.context(raw.replace("/admin/report", "/search").as_bytes());
     assert_eq!(e.decide(&sql, &[&other]).action, Action::Block);
+}
+
+/// A custom TCP protocol (not HTTP): the bytes the process received are correlated with each
+/// sink's arguments, so a payload that crosses into a shell command, an argv option or a
+/// path is still caught, and attributed to the `raw` origin.
+#[test]
+fn raw_correlation_protects_a_non_http_protocol() {
+    let e = engine("mode = \"block\"\n");
+    let req = e.context(
+        b"\x02JOB\x00host=x; cat /etc/hostname\x00out=--output=/tmp/rasp-x\x00\
+          file=../../../../etc/hostname\x03",
+    );
+    assert!(req.http.is_none());
+    let argv: Vec<String> = ["curl", "--output=/tmp/rasp-x", "http://example.org/"]
+        .map(String::from)
+        .into();
+    let sinks = [
+        (
+            Sink::Shell {
+                function: "system",
+                command: "ping -c 1 x; cat /etc/hostname",
+            },
+            DetectorKind::Shell,
+            "x; cat /etc/hostname",
+        ),
+        (
+            Sink::Exec {
+                function: "execve",
+                path: "/usr/bin/curl",
+                argv: &argv,
+            },
+            DetectorKind::Command,
+            "--output=/tmp/rasp-x",
+        ),
+        (
+            Sink::Open {
+                function: "open",
+                path: "/srv/jobs/files/../../../../etc/hostname",
+                write: false,
+            },
+            DetectorKind::Path,
+            "../../../../etc/hostname",
+        ),
+    ];
+    for (sink, detector, value) in sinks {
+        let d = e.decide(&sink, &[&req]);
+        assert_eq!(d.action, Action::Block, "{sink:?}: {d:?}");
+        let f = &d.findings[0];
+        assert_eq!(f.detector, detector, "{f:?}");
+        let input = f.input.as_ref().expect("an input");
+        assert_eq!(
+            (input.origin.as_str(), input.value.as_str()),
+            ("raw", value)
+        );
+    }
 }
