@@ -286,55 +286,46 @@ impl Engine {
     /// Input-driven detectors for one request.
     fn check_request(&self, sink: &Sink<'_>, req: &RequestContext) -> Vec<Finding> {
         let d = &self.policy.detectors;
-        // Raw correlation (non-HTTP traffic) finds owned inputs per argument; they are kept
-        // here while the detectors borrow them.
-        let raw_min = self.policy.extraction.raw_min_match;
-        let raw = |arg: &str| -> Vec<Input> {
-            if req.raw.is_empty() {
-                Vec::new()
-            } else {
-                extract::raw::common_substrings(&req.raw, arg, raw_min)
-            }
-        };
         let mut out = Vec::new();
         match *sink {
             Sink::Shell { command, .. } if d.shell.enabled => {
-                let raw = raw(command);
-                let c = candidates(req, [command], &raw);
-                out.extend(shell::check(command, &c, &d.shell));
+                out.extend(
+                    self.correlated(req, [command], |c| shell::check(command, &c, &d.shell)),
+                );
             }
             Sink::Exec {
                 path: prog, argv, ..
             } => {
                 if let Some(script) = command::shell_script(prog, argv) {
                     if d.shell.enabled {
-                        let raw = raw(script);
-                        let c = candidates(req, [script], &raw);
-                        out.extend(shell::check(script, &c, &d.shell));
+                        out.extend(
+                            self.correlated(req, [script], |c| shell::check(script, &c, &d.shell)),
+                        );
                     }
                 } else if d.command.enabled {
-                    let args = || std::iter::once(prog).chain(argv.iter().map(String::as_str));
-                    let raw: Vec<Input> = args().flat_map(raw).collect();
-                    let c = candidates(req, args(), &raw);
-                    out.extend(command::check(prog, argv, &c, &d.command));
+                    let args = std::iter::once(prog).chain(argv.iter().map(String::as_str));
+                    out.extend(
+                        self.correlated(req, args, |c| command::check(prog, argv, &c, &d.command)),
+                    );
                 }
             }
             Sink::Open { path: p, .. } if d.path.enabled => {
-                let raw = raw(p);
-                let c = with_bare_dotdot(candidates(req, [p], &raw), req, p);
-                out.extend(path::check(p, &c, &d.path));
+                out.extend(self.correlated(req, [p], |c| {
+                    path::check(p, &with_bare_dotdot(c, req, p), &d.path)
+                }));
             }
             Sink::Dlopen { path: p } if d.dlopen.enabled => {
-                let raw = raw(p);
-                let c = with_bare_dotdot(candidates(req, [p], &raw), req, p);
-                out.extend(path::check(p, &c, &d.dlopen).map(|mut f| {
+                let found = self.correlated(req, [p], |c| {
+                    path::check(p, &with_bare_dotdot(c, req, p), &d.dlopen)
+                });
+                out.extend(found.map(|mut f| {
                     f.detector = DetectorKind::Dlopen;
                     f
                 }));
             }
             Sink::Connect { addr, port, host } if d.ssrf.enabled => {
                 // Every input: the host may have been derived from one (see the detector).
-                let raw = host.map(raw).unwrap_or_default();
+                let raw = self.raw_matches(req, host);
                 let all: Vec<InputRef<'_>> = req
                     .inputs
                     .inputs()
@@ -344,13 +335,45 @@ impl Engine {
                 out.extend(ssrf::check(addr, port, host, &all, &d.ssrf));
             }
             Sink::Sql { dialect, query, .. } if d.sqli.enabled => {
-                let raw = raw(query);
-                let c = candidates(req, [query], &raw);
-                out.extend(sql::check(query, dialect, &c, &d.sqli));
+                out.extend(
+                    self.correlated(req, [query], |c| sql::check(query, dialect, &c, &d.sqli)),
+                );
             }
             _ => {}
         }
         out
+    }
+
+    /// Runs `check` on the candidates for a call whose arguments are `args`: the distinct
+    /// inputs of `req` that occur in any of them, then its raw-correlation matches.
+    fn correlated<'s, A, T>(
+        &self,
+        req: &RequestContext,
+        args: A,
+        check: impl FnOnce(Vec<InputRef<'_>>) -> T,
+    ) -> T
+    where
+        A: IntoIterator<Item = &'s str> + Clone,
+    {
+        let raw = self.raw_matches(req, args.clone());
+        check(candidates(req, args, &raw))
+    }
+
+    /// Raw correlation (non-HTTP traffic): the long common substrings of the bytes `req`
+    /// received and each of `args`. They are owned, so the caller keeps them while the
+    /// detectors borrow them.
+    fn raw_matches<'s>(
+        &self,
+        req: &RequestContext,
+        args: impl IntoIterator<Item = &'s str>,
+    ) -> Vec<Input> {
+        if req.raw.is_empty() {
+            return Vec::new();
+        }
+        let min = self.policy.extraction.raw_min_match;
+        args.into_iter()
+            .flat_map(|arg| extract::raw::common_substrings(&req.raw, arg, min))
+            .collect()
     }
 
     /// Rules that need no input: sensitive files and cloud metadata addresses.
