@@ -139,9 +139,22 @@ impl<'a> Collector<'a> {
         self.inputs.append(s)
     }
 
-    /// Appends what `write` writes to the arena (an origin built from pieces).
-    pub(crate) fn append_with(&mut self, write: impl FnOnce(&mut TextWriter<'_>)) -> Option<Text> {
-        self.inputs.append_with(write)
+    /// Appends the origin that `write` builds, for the inputs that `push` adds under it
+    /// (`push` says whether it kept any). An origin no kept input uses is taken back, so that
+    /// inputs dropped over a limit leave no text behind; the origin is returned when kept.
+    pub(crate) fn push_under(
+        &mut self,
+        write: impl FnOnce(&mut TextWriter<'_>),
+        push: impl FnOnce(&mut Self, Text) -> bool,
+    ) -> Option<Text> {
+        let origin = self.inputs.append_with(write)?;
+        if push(self, origin) {
+            Some(origin)
+        } else {
+            // Dropped inputs took back what they appended: the origin is last again.
+            self.inputs.discard(origin);
+            None
+        }
     }
 
     /// Takes back `t`, the text appended last, which no kept input uses.

@@ -267,29 +267,29 @@ struct ParamSpan {
 
 /// Adds the percent-decoded forms of `raw` (`+` stays literal, as in paths), a slice of
 /// `region` whose ends are next to ASCII bytes (or the region's ends), under `origin`, text
-/// already in the arena (see [`Decoded`]).
+/// already in the arena (see [`Decoded`]); true when one of them is kept.
 pub(crate) fn push_decoded<'a>(
     c: &mut Collector<'_>,
     origin: Text,
     raw: &'a [u8],
     region: &Validated<'a>,
-) {
+) -> bool {
     if raw.is_empty() {
-        return;
+        return false;
     }
     // Nothing to decode (the usual case): the raw text, without the scratch buffers.
     let plain = next_special(raw, false).is_none();
     if let Some(text) = region.arena_of(raw).filter(|_| plain) {
-        c.push_text(origin, text);
-        return;
+        return c.push_text(origin, text) == Pushed::Added;
     }
     let mut scratch = c.take_scratch();
     let d = scratch.value.decode(raw, region, false);
-    c.push_value(origin, &d.value);
+    let mut kept = c.push_value(origin, &d.value) == Pushed::Added;
     if let Some(once) = &d.once {
-        c.push_value(origin, once);
+        kept |= c.push_value(origin, once) == Pushed::Added;
     }
     c.return_scratch(scratch);
+    kept
 }
 
 /// `prefix.name`, with `name` cut to [`MAX_NAME_IN_ORIGIN`] bytes on a char boundary.

@@ -341,8 +341,8 @@ impl Paths {
         }
     }
 
-    /// Adds an object key: under the origin its siblings share, or under a new one, appended
-    /// to the arena and kept only if the key is (so that dropped keys leave no text behind).
+    /// Adds an object key: under the origin its siblings share, or under a new one, kept only
+    /// if the key is ([`Collector::push_under`]).
     fn push_key(&mut self, c: &mut Collector<'_>, key: Text) -> Pushed {
         if let Some(origin) = self.key_origin {
             return c.push_text(origin, key);
@@ -352,18 +352,17 @@ impl Paths {
             None => self.path.len(),
         };
         let tail = self.path.get("json".len()..end).unwrap_or("");
-        let origin = c.append_with(|w| {
-            w.push_str("jsonkey");
-            w.push_str(tail);
-        });
-        let Some(origin) = origin else {
-            return Pushed::Dropped;
-        };
-        let pushed = c.push_text(origin, key);
-        match pushed {
-            Pushed::Added => self.key_origin = Some(origin),
-            Pushed::Duplicate | Pushed::Dropped => c.discard(origin),
-        }
+        let mut pushed = Pushed::Dropped;
+        self.key_origin = c.push_under(
+            |w| {
+                w.push_str("jsonkey");
+                w.push_str(tail);
+            },
+            |c, origin| {
+                pushed = c.push_text(origin, key);
+                pushed == Pushed::Added
+            },
+        );
         pushed
     }
 }

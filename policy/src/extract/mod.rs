@@ -38,7 +38,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::config::ExtractionSettings;
-use crate::input::Inputs;
+use crate::input::{Inputs, TextWriter};
 use collect::Collector;
 use decode::{Carrier, Validated, push_cookies, push_decoded, push_urlencoded};
 
@@ -469,19 +469,18 @@ fn push_path<'a>(c: &mut Collector<'a>, path: &'a [u8]) {
     let segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
     let mut index = itoa::Buffer::new();
     for (i, segment) in segments.enumerate() {
-        let origin = c.append_with(|w| {
+        let origin = |w: &mut TextWriter<'_>| {
             w.push_str("path[");
             w.push_str(index.format(i));
             w.push_str("]");
+        };
+        c.push_under(origin, |c, origin| {
+            push_decoded(c, origin, segment, &region)
         });
-        if let Some(origin) = origin {
-            push_decoded(c, origin, segment, &region);
-        }
     }
     if path.len() > 1 {
-        if let Some(origin) = c.append("path") {
-            push_decoded(c, origin, path, &region);
-        }
+        let origin = |w: &mut TextWriter<'_>| w.push_str("path");
+        c.push_under(origin, |c, origin| push_decoded(c, origin, path, &region));
     }
 }
 
@@ -559,5 +558,28 @@ fn push_body(
     }
     if memchr::memchr(0, body).is_none() {
         c.push_region("body", text, 0, body.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A path of thousands of one-byte segments goes past the count limit: the `path[N]`
+    /// origins of the dropped segments must not stay in the arena.
+    #[test]
+    fn origins_of_dropped_path_segments_do_not_accumulate() {
+        let request = format!("GET {} HTTP/1.1\r\n\r\n", "/a".repeat(20_000));
+        let limits = ExtractionSettings::default();
+        let e = extract_http(request.as_bytes(), &limits).expect("an HTTP request");
+        assert_eq!(e.inputs.len(), limits.max_inputs);
+        assert!(e.inputs.iter().any(|i| i.origin == "path"));
+        let kept_origins = e.inputs.iter().map(|i| i.origin.len()).sum::<usize>();
+        assert!(
+            e.inputs.text_len() <= request.len() + kept_origins + 1024,
+            "arena {} for a request of {} and kept origins of {kept_origins}",
+            e.inputs.text_len(),
+            request.len(),
+        );
     }
 }
